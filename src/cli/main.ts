@@ -1,0 +1,407 @@
+#!/usr/bin/env node
+/**
+ * The `orc` command line. Parsing and output only: every command calls the
+ * library (ops), loaded lazily so that a command pays only for what it uses.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import type { Orc } from '../ops/orc.js';
+import { run } from './run.js';
+
+interface Globals {
+  json?: boolean;
+  repo?: string;
+  agent?: string;
+}
+
+type Action = (orc: Orc, g: Globals, ...args: never[]) => Promise<void | number>;
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+function globals(cmd: Command): Globals {
+  return cmd.optsWithGlobals() as Globals;
+}
+
+/** Wraps an action: opens the repo with the global options, runs, and sets the exit code. */
+function act(fn: Action) {
+  return async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    const g = globals(cmd);
+    const { open } = await import('../ops/orc.js');
+    const orc = await open({ repo: g.repo, agent: g.agent });
+    const code = await (fn as (...a: unknown[]) => Promise<void | number>)(orc, g, ...args.slice(0, -1));
+    if (typeof code === 'number') process.exitCode = code;
+  };
+}
+
+const out = () => import('./output.js');
+
+export function buildProgram(): Command {
+  const program = new Command('orc')
+    .description('Coordinate AI agents through git: workstreams, tasks, agents, locks, events and knowledge on one branch.')
+    .option('--json', 'machine output: one JSON value on stdout')
+    .option('--repo <path>', 'the coordination repo (default: ORC_REPO, then the current directory)')
+    .option('--agent <name>', 'the acting agent (default: ORC_AGENT, then git config orc.agent)')
+    .version('0.1.0')
+    .showHelpAfterError('(orc --help lists the commands)')
+    .enablePositionalOptions()
+    .exitOverride();
+
+  program
+    .command('init')
+    .description('create the state branch (every op also creates it on first use)')
+    .action(
+      act(async (orc, g) => {
+        const created = await orc.init();
+        if (g.json) (await out()).printJson({ created, branch: orc.branch });
+        else (await out()).print(created ? `created branch ${orc.branch}` : `branch ${orc.branch} already set up`);
+      }),
+    );
+
+  program
+    .command('status')
+    .description('workstreams, agents, locks, knowledge and recent events')
+    .action(
+      act(async (orc, g) => {
+        const o = await out();
+        if (g.json) o.printJson(await orc.status());
+        else o.print(await orc.statusText());
+      }),
+    );
+
+  // ---------------------------------------------------------------- workstreams
+  const ws = program.command('ws').alias('workstream').description('workstreams');
+  ws.command('create <name> [description] [priority]')
+    .description('create a workstream (priority 1 is the highest; default 3)')
+    .action(
+      act(async (orc, g, name: string, description?: string, priority?: string) => {
+        const w = await orc.createWorkstream(name, description, priority);
+        const o = await out();
+        if (g.json) o.printJson(w);
+        else o.print(`created workstream ${w.name}`);
+      }),
+    );
+  ws.command('list')
+    .description('workstreams with task counts per status')
+    .action(
+      act(async (orc, g) => {
+        const o = await out();
+        const list = await orc.listWorkstreams();
+        if (g.json) o.printJson(list);
+        else o.print(o.workstreamsText(list));
+      }),
+    );
+
+  // ---------------------------------------------------------------- tasks
+  const t = program.command('t').alias('task').description('tasks');
+  t.command('add <workstream> <title> [description] [priority]')
+    .description('add a task; prints its id')
+    .option('--estimate <n>', 'an estimate, in your unit')
+    .option('--resource <name>', 'a resource it touches: lock name, path or glob (repeatable)', collect)
+    .option('--after <id>', 'a task it waits for (repeatable)', collect)
+    .option('--kb <topic>', 'a knowledge topic that matters to it (repeatable)', collect)
+    .option('--id <id>', 'choose the id instead of generating one')
+    .action(
+      act(async (orc, g, wsName: string, title: string, description?: string, priority?: string, opts?: { estimate?: string; resource?: string[]; after?: string[]; kb?: string[]; id?: string }) => {
+        const task = await orc.addTask(wsName, title, description, priority, {
+          id: opts?.id,
+          estimate: opts?.estimate === undefined ? null : (opts.estimate as unknown as number),
+          resources: opts?.resource,
+          after: opts?.after,
+          kb: opts?.kb,
+        });
+        const o = await out();
+        if (g.json) o.printJson(task);
+        else o.print(task.id);
+      }),
+    );
+  t.command('list <workstream>')
+    .description('tasks of a workstream, best first')
+    .addOption(new Option('--status <status>', 'only tasks with this status').choices(['pending', 'in_progress', 'done', 'failed']))
+    .action(
+      act(async (orc, g, wsName: string, opts: { status?: 'pending' | 'in_progress' | 'done' | 'failed' }) => {
+        const o = await out();
+        const list = await orc.listTasks(wsName, { status: opts.status });
+        if (g.json) o.printJson(list);
+        else o.print(o.tasksText(list, new Date()));
+      }),
+    );
+  t.command('show <workstream> <id>')
+    .description('one task')
+    .action(
+      act(async (orc, g, wsName: string, id: string) => {
+        const o = await out();
+        const task = await orc.getTask(wsName, id);
+        if (!task) {
+          const { OrcError } = await import('../errors.js');
+          await orc.getWorkstream(wsName).then((w) => {
+            if (!w) throw new OrcError('NOT_FOUND', `no workstream "${wsName}"; see \`orc ws list\``);
+          });
+          throw new OrcError('NOT_FOUND', `no task "${id}" in workstream "${wsName}"; see \`orc t list ${wsName}\``);
+        }
+        if (g.json) o.printJson(task);
+        else o.print(o.taskText(task, new Date()));
+      }),
+    );
+  t.command('claim <workstream> <id> [agent]')
+    .description('claim a task for an agent, under a lease')
+    .option('--lease <ms>', 'lease length in ms (default 600000; heartbeats extend it)')
+    .action(
+      act(async (orc, g, wsName: string, id: string, agent: string | undefined, opts: { lease?: string }) => {
+        const task = await orc.claimTask(wsName, id, needAgent(orc, agent), { leaseMs: opts.lease });
+        const o = await out();
+        if (g.json) o.printJson(task);
+        else o.print(`claimed ${task.workstream}/${task.id} for ${task.assigned_to}: ${task.title}`);
+      }),
+    );
+  t.command('next <workstream> [agent]')
+    .description('claim the best pending task (priority, then oldest); --json prints it or null')
+    .option('--lease <ms>', 'lease length in ms (default 600000; heartbeats extend it)')
+    .action(
+      act(async (orc, g, wsName: string, agent: string | undefined, opts: { lease?: string }) => {
+        const task = await orc.getNextTask(wsName, needAgent(orc, agent), { leaseMs: opts.lease });
+        const o = await out();
+        if (g.json) o.printJson(task);
+        else if (task) o.print(`${task.id}\t${task.title}`);
+        else process.stderr.write(`orc: no claimable task in ${wsName}\n`);
+        return task ? 0 : 1;
+      }),
+    );
+  const complete = (failed: boolean) =>
+    act(async (orc, g, wsName: string, id: string, result?: string) => {
+      const task = await orc.completeTask(wsName, id, result, { failed });
+      const o = await out();
+      if (g.json) o.printJson(task);
+      else o.print(`${failed ? 'failed' : 'completed'} ${task.workstream}/${task.id}: ${task.title}`);
+    });
+  t.command('complete <workstream> <id> [result]').alias('done').description('complete a task, with its result').action(complete(false));
+  t.command('fail <workstream> <id> [reason]').description('mark a task failed, with the reason').action(complete(true));
+
+  // ---------------------------------------------------------------- agents
+  const a = program.command('a').alias('agent').description('agents');
+  a.command('register <id> [type]')
+    .description('register an agent (or update it)')
+    .option('--capabilities <list>', 'comma-separated capabilities')
+    .action(
+      act(async (orc, g, id: string, type: string | undefined, opts: { capabilities?: string }) => {
+        const caps = opts.capabilities ? opts.capabilities.split(',').map((c) => c.trim()).filter(Boolean) : [];
+        const agent = await orc.registerAgent(id, type, caps);
+        const o = await out();
+        if (g.json) o.printJson(agent);
+        else o.print(`registered ${agent.id} (${agent.type})`);
+      }),
+    );
+  a.command('heartbeat [id]')
+    .description("record that an agent is alive; extends its claims' leases")
+    .action(
+      act(async (orc, g, id?: string) => {
+        const agent = await orc.heartbeat(needAgent(orc, id));
+        const o = await out();
+        if (g.json) o.printJson(agent);
+        else o.print(`heartbeat ${agent.id} at ${agent.last_heartbeat}`);
+      }),
+    );
+  a.command('list')
+    .description('agents, last seen, stale flag')
+    .action(
+      act(async (orc, g) => {
+        const o = await out();
+        const list = await orc.listAgents();
+        if (g.json) o.printJson(list);
+        else o.print(o.agentsText(list, new Date()));
+      }),
+    );
+
+  // ---------------------------------------------------------------- locks
+  const lock = program.command('lock').description('locks on named resources, with TTL and fencing tokens');
+  lock
+    .command('acquire <resource> [agent]')
+    .description('acquire (or renew) a lock; exit 1 if another agent holds it')
+    .option('--ttl <ms>', 'time to live in ms (default 60000)')
+    .action(
+      act(async (orc, g, resource: string, agent: string | undefined, opts: { ttl?: string }) => {
+        const l = await orc.acquireLock(resource, needAgent(orc, agent), opts.ttl);
+        const o = await out();
+        if (g.json) o.printJson(l);
+        else o.print(`locked ${l.resource} for ${l.agent} until ${l.expires_at} (token ${l.token})`);
+      }),
+    );
+  lock
+    .command('release <resource> [agent]')
+    .description('release a lock; only its holder can')
+    .action(
+      act(async (orc, g, resource: string, agent?: string) => {
+        const l = await orc.releaseLock(resource, needAgent(orc, agent));
+        const o = await out();
+        if (g.json) o.printJson(l);
+        else o.print(`released ${l.resource} (token ${l.token})`);
+      }),
+    );
+  lock
+    .command('list')
+    .description('active locks')
+    .action(
+      act(async (orc, g) => {
+        const o = await out();
+        const list = await orc.listLocks();
+        if (g.json) o.printJson(list);
+        else o.print(o.locksText(list, new Date()));
+      }),
+    );
+
+  // ---------------------------------------------------------------- knowledge
+  const kb = program.command('kb').alias('knowledge').description('the knowledge base');
+  kb.command('write <topic> <content...>')
+    .description('write a topic (content "-" reads stdin); topics may contain "/"')
+    .action(
+      act(async (orc, g, topic: string, content: string[]) => {
+        const text = content.length === 1 && content[0] === '-' ? await readStdin() : content.join(' ');
+        const r = await orc.writeKnowledge(topic, text);
+        const o = await out();
+        if (g.json) o.printJson(r);
+        else o.print(`wrote ${r.topic} (${r.bytes} bytes)`);
+      }),
+    );
+  kb.command('read <topic>')
+    .description('print a topic exactly as written')
+    .action(
+      act(async (orc, g, topic: string) => {
+        const text = await orc.readKnowledge(topic);
+        if (text === null) {
+          const { OrcError } = await import('../errors.js');
+          throw new OrcError('NOT_FOUND', `no knowledge topic "${topic}"; see \`orc kb list\``);
+        }
+        if (g.json) (await out()).printJson({ topic, content: text });
+        else process.stdout.write(text.endsWith('\n') || !process.stdout.isTTY ? text : `${text}\n`);
+      }),
+    );
+  kb.command('list')
+    .description('topics')
+    .action(
+      act(async (orc, g) => {
+        const list = await orc.listKnowledge();
+        const o = await out();
+        if (g.json) o.printJson(list);
+        else if (list.length) o.print(list.join('\n'));
+      }),
+    );
+  kb.command('rm <topic>')
+    .alias('delete')
+    .description('delete a topic')
+    .action(
+      act(async (orc, g, topic: string) => {
+        const r = await orc.deleteKnowledge(topic);
+        const o = await out();
+        if (g.json) o.printJson(r);
+        else o.print(`deleted ${r.topic}`);
+      }),
+    );
+
+  // ---------------------------------------------------------------- events and log
+  program
+    .command('events')
+    .description('the event log, oldest first')
+    .option('--last <n>', 'the newest N matching events', '50')
+    .option('--agent <name>', 'only events by this agent')
+    .option('--action <action>', 'only this action, e.g. task_claimed')
+    .option('--since <time>', 'only events at or after this ISO time')
+    .option('--workstream <name>', 'only events of this workstream')
+    .action(
+      act(async (orc, g, opts: { last: string; agent?: string; action?: string; since?: string; workstream?: string }, cmd?: Command) => {
+        const { checkInt } = await import('../model/validate.js');
+        // --agent here filters; the global --agent names the actor, so read this command's own value.
+        const own = (cmd?.opts() ?? opts) as typeof opts;
+        const list = await orc.getEvents({ last: checkInt('--last', own.last, 1, 1_000_000), agent: own.agent, action: own.action, since: own.since, workstream: own.workstream });
+        const o = await out();
+        if (g.json) o.printJson(list);
+        else o.print(o.eventsText(list));
+      }),
+    );
+  program
+    .command('event <action> [data]')
+    .description('log a free-form event; data is a JSON object')
+    .action(
+      act(async (orc, g, action: string, data?: string) => {
+        let parsed: Record<string, unknown> = {};
+        if (data !== undefined) {
+          try {
+            parsed = JSON.parse(data) as Record<string, unknown>;
+          } catch {
+            const { invalid } = await import('../errors.js');
+            throw invalid(`event data is not JSON: ${data.slice(0, 60)}; give an object like '{"env":"prod"}'`);
+          }
+        }
+        const r = await orc.logEvent(action, parsed);
+        const o = await out();
+        if (g.json) o.printJson(r);
+        else o.print(`logged ${r.action}`);
+      }),
+    );
+  program
+    .command('log')
+    .description('the audit log: the branch history, op by op, newest first')
+    .option('--last <n>', 'how many commits', '50')
+    .action(
+      act(async (orc, g, opts: { last: string }) => {
+        const { checkInt } = await import('../model/validate.js');
+        const list = await orc.log({ last: checkInt('--last', opts.last, 1, 1_000_000) });
+        const o = await out();
+        if (g.json) o.printJson(list);
+        else o.print(o.logText(list));
+      }),
+    );
+
+  // ---------------------------------------------------------------- runner
+  program
+    .command('plan')
+    .description('plan a cycle: the best ready task of each workstream, rendered to plans/<cycle>.md')
+    .option('--dry-run', 'render without committing')
+    .action(
+      act(async (orc, g, opts: { dryRun?: boolean }) => {
+        const { plan } = await import('../runner/runner.js');
+        const r = await plan(orc, { dryRun: opts.dryRun });
+        const o = await out();
+        if (g.json) o.printJson(r.data);
+        else o.print(r.markdown);
+      }),
+    );
+
+  addGlobalsToLeaves(program);
+  return program;
+}
+
+/**
+ * `--json`, `--repo` and `--agent` work before the command and after it
+ * (`orc t next ws a1 --json`): program options are positional, and every
+ * leaf command takes them again unless it defines its own (`events --agent`
+ * filters by agent).
+ */
+function addGlobalsToLeaves(cmd: Command): void {
+  for (const sub of cmd.commands) {
+    if (sub.commands.length) {
+      addGlobalsToLeaves(sub);
+      continue;
+    }
+    const has = (flag: string) => sub.options.some((o) => o.long === flag);
+    if (!has('--json')) sub.option('--json', 'machine output: one JSON value on stdout');
+    if (!has('--repo')) sub.option('--repo <path>', 'the coordination repo');
+    if (!has('--agent')) sub.option('--agent <name>', 'the acting agent');
+  }
+}
+
+function needAgent(orc: Orc, given: string | undefined): string {
+  const agent = given ?? orc.agent;
+  if (!agent) {
+    throw Object.assign(new Error('name the agent: as an argument, with --agent NAME, ORC_AGENT, or `git config --worktree orc.agent NAME`'), { orcUsage: true });
+  }
+  return agent;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export { CommanderError };
+
+run(buildProgram);

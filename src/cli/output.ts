@@ -1,0 +1,74 @@
+import { relativeTime, describeEvent } from '../ops/status-text.js';
+import type { Agent, Lock, OrcEvent, Task, WorkstreamSummary } from '../model/types.js';
+import type { LogEntry } from '../ops/orc.js';
+
+/** Writes one JSON value, the whole of stdout in --json mode. */
+export function printJson(v: unknown): void {
+  process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+}
+
+export function print(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+function table(rows: string[][]): string {
+  if (!rows.length) return '';
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+export function workstreamsText(list: WorkstreamSummary[]): string {
+  if (!list.length) return 'no workstreams yet: orc ws create NAME [DESCRIPTION] [PRIORITY]';
+  return table([
+    ['NAME', 'PRI', 'PENDING', 'IN PROGRESS', 'DONE', 'FAILED', 'DESCRIPTION'],
+    ...list.map((w) => [w.name, `P${w.priority}`, String(w.task_counts.pending), String(w.task_counts.in_progress), String(w.task_counts.done), String(w.task_counts.failed), w.description]),
+  ]);
+}
+
+export function tasksText(list: Task[], now: Date): string {
+  if (!list.length) return 'no tasks';
+  return table([
+    ['ID', 'PRI', 'STATUS', 'ASSIGNED', 'TITLE'],
+    ...list.map((t) => {
+      const lease = t.status === 'in_progress' && t.lease_expires_at ? ` (lease ${Date.parse(t.lease_expires_at) > now.getTime() ? 'ends' : 'ended'} ${relativeTime(t.lease_expires_at, now)})` : '';
+      return [t.id, `P${t.priority}`, t.status, `${t.assigned_to ?? '-'}${lease}`, t.title];
+    }),
+  ]);
+}
+
+export function taskText(t: Task, now: Date): string {
+  const lines = [
+    `${t.workstream}/${t.id}  ${t.title}`,
+    `status:      ${t.status}${t.assigned_to ? ` (${t.assigned_to})` : ''}`,
+    `priority:    P${t.priority}${t.estimate !== null ? `, estimate ${t.estimate}` : ''}`,
+    `created:     ${t.created_at} by ${t.created_by}`,
+  ];
+  if (t.lease_expires_at) lines.push(`lease:       until ${t.lease_expires_at} (${relativeTime(t.lease_expires_at, now)})`);
+  if (t.completed_at) lines.push(`completed:   ${t.completed_at}`);
+  if (t.after.length) lines.push(`waits for:   ${t.after.join(', ')}`);
+  if (t.resources.length) lines.push(`resources:   ${t.resources.join(', ')}`);
+  if (t.kb.length) lines.push(`knowledge:   ${t.kb.join(', ')}`);
+  if (t.description) lines.push('', t.description);
+  if (t.result) lines.push('', `result: ${t.result}`);
+  return lines.join('\n');
+}
+
+export function agentsText(list: Agent[], now: Date): string {
+  if (!list.length) return 'no agents registered: orc a register ID [TYPE]';
+  return table([['ID', 'TYPE', 'LAST SEEN', 'STATE'], ...list.map((a) => [a.id, a.type, relativeTime(a.last_heartbeat, now), a.stale ? 'stale' : 'active'])]);
+}
+
+export function locksText(list: Lock[], now: Date): string {
+  if (!list.length) return 'no active locks';
+  return table([['RESOURCE', 'AGENT', 'TOKEN', 'EXPIRES'], ...list.map((l) => [l.resource, l.agent, String(l.token), relativeTime(l.expires_at, now)])]);
+}
+
+export function eventsText(list: OrcEvent[]): string {
+  if (!list.length) return 'no events';
+  return list.map((e) => `${e.ts}  ${e.agent}  ${e.action}  ${describeEvent(e)}`.trimEnd()).join('\n');
+}
+
+export function logText(list: LogEntry[]): string {
+  if (!list.length) return 'no history yet';
+  return list.map((e) => `${e.commit.slice(0, 12)}  ${e.time}  ${e.author.padEnd(12)}  ${e.summary}`).join('\n');
+}

@@ -1,0 +1,121 @@
+import { eventDayDir } from './layout.js';
+import { corrupt, type StateReader } from './state.js';
+import type { OrcEvent } from './types.js';
+
+/** A segment is closed once it holds this many lines or bytes, so rewriting it per op stays cheap. */
+export const SEGMENT_MAX_LINES = 500;
+export const SEGMENT_MAX_BYTES = 256 * 1024;
+
+const SEGMENT = /^([0-9a-z]+)-(\d+)\.jsonl$/;
+
+/**
+ * The file change that appends `event` to the log: a line at the end of this
+ * writer's newest segment for the event's day, or a new segment once that is
+ * full. Each host writes its own segments, so two hosts' logs merge in git
+ * without conflicts.
+ */
+export function appendEvent(s: StateReader, event: OrcEvent, writer: string): { path: string; content: Buffer } {
+  const day = eventDayDir(event.ts);
+  let seq = 0;
+  let current: { name: string; oid: string } | null = null;
+  for (const e of s.list(day)) {
+    const m = SEGMENT.exec(e.name);
+    if (!m || m[1] !== writer) continue;
+    const n = Number(m[2]);
+    if (n >= seq) {
+      seq = n;
+      current = e;
+    }
+  }
+  const line = Buffer.from(`${JSON.stringify(event)}\n`, 'utf8');
+  if (current) {
+    const old = s.read(`${day}/${current.name}`) ?? Buffer.alloc(0);
+    let lines = 0;
+    for (let i = old.indexOf(10); i >= 0; i = old.indexOf(10, i + 1)) lines++;
+    if (lines < SEGMENT_MAX_LINES && old.length + line.length <= SEGMENT_MAX_BYTES) {
+      return { path: `${day}/${current.name}`, content: Buffer.concat([old, line]) };
+    }
+    seq += 1;
+  } else {
+    seq = 1;
+  }
+  return { path: `${day}/${writer}-${String(seq).padStart(5, '0')}.jsonl`, content: line };
+}
+
+export interface EventQuery {
+  agent?: string;
+  action?: string;
+  /** ISO time or anything Date.parse reads; events at or after it. */
+  since?: string;
+  /** The newest N of the matching events. */
+  last?: number;
+  /** Only events of this workstream (matches the event's `workstream` field). */
+  workstream?: string;
+}
+
+function sortedDirs(s: StateReader, dir: string): string[] {
+  return s
+    .list(dir)
+    .filter((e) => e.dir)
+    .map((e) => e.name)
+    .sort()
+    .reverse();
+}
+
+function parseSegment(s: StateReader, path: string, buf: Buffer): OrcEvent[] {
+  const out: OrcEvent[] = [];
+  let n = 0;
+  for (const line of buf.toString('utf8').split('\n')) {
+    n++;
+    if (!line) continue;
+    try {
+      out.push(JSON.parse(line) as OrcEvent);
+    } catch {
+      throw corrupt(s, path, `has a line that is not JSON (line ${n})`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Matching events in time order, oldest first. Walks days newest first and
+ * stops once `last` are found or the days fall before `since`, so a query
+ * for recent events reads only recent segments.
+ */
+export function queryEvents(s: StateReader, q: EventQuery = {}): OrcEvent[] {
+  const sinceMs = q.since ? Date.parse(q.since) : NaN;
+  const sinceDay = Number.isFinite(sinceMs) ? new Date(sinceMs).toISOString().slice(0, 10) : '';
+  const want = q.last ?? Infinity;
+  const picked: OrcEvent[][] = [];
+  let count = 0;
+  outer: for (const y of sortedDirs(s, 'events')) {
+    if (sinceDay && y < sinceDay.slice(0, 4)) break;
+    for (const m of sortedDirs(s, `events/${y}`)) {
+      if (sinceDay && `${y}-${m}` < sinceDay.slice(0, 7)) break outer;
+      for (const d of sortedDirs(s, `events/${y}/${m}`)) {
+        if (sinceDay && `${y}-${m}-${d}` < sinceDay) break outer;
+        const dir = `events/${y}/${m}/${d}`;
+        const day: OrcEvent[] = [];
+        for (const e of s.list(dir)) {
+          if (e.dir || !e.name.endsWith('.jsonl')) continue;
+          const buf = s.read(`${dir}/${e.name}`);
+          if (buf) day.push(...parseSegment(s, `${dir}/${e.name}`, buf));
+        }
+        // Stable sort: events of one segment keep their commit order on equal timestamps.
+        day.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+        const matched = day.filter(
+          (ev) =>
+            (!q.agent || ev.agent === q.agent) &&
+            (!q.action || ev.action === q.action) &&
+            (!q.workstream || ev.workstream === q.workstream) &&
+            (!Number.isFinite(sinceMs) || Date.parse(ev.ts) >= sinceMs),
+        );
+        picked.push(matched);
+        count += matched.length;
+        if (count >= want) break outer;
+      }
+    }
+  }
+  const all = picked.reverse().flat();
+  return Number.isFinite(want) ? all.slice(Math.max(0, all.length - want)) : all;
+}

@@ -1,0 +1,174 @@
+import { OrcError, notFound } from '../errors.js';
+import * as L from './layout.js';
+import { DEFAULT_SETTINGS, FORMAT_VERSION, type Agent, type LockRecord, type Lock, type OrcConfigFile, type Settings, type Task, type TaskCounts, type Workstream, type WorkstreamSummary } from './types.js';
+
+/** One entry of a folder in the state tree. */
+export interface DirEntry {
+  name: string;
+  dir: boolean;
+  oid: string;
+}
+
+/**
+ * A read-only view of the state at one commit. Implemented by the git store;
+ * decisions only ever see this, so they are pure functions of a commit.
+ * Parsed values may be shared between calls: never mutate them.
+ */
+export interface StateReader {
+  /** The commit this view shows, or null before the branch exists. */
+  readonly commit: string | null;
+  /** A file's bytes, or null if there is none. */
+  read(path: string): Buffer | null;
+  /** A folder's entries, or [] if there is none. */
+  list(dir: string): DirEntry[];
+  /** A JSON file parsed, or null if there is none; CORRUPT (naming file and commit) if it is not JSON. */
+  json<T>(path: string): T | null;
+  /** A blob by id, parsed as JSON (cached by id); `path` is for messages. */
+  jsonBlob<T>(oid: string, path: string): T;
+}
+
+export function corrupt(s: StateReader, path: string, why: string): OrcError {
+  const at = s.commit ? s.commit.slice(0, 12) : '(none)';
+  return new OrcError('CORRUPT', `state file ${path} at commit ${at} ${why}; fix it on the branch (git show ${at}:${path}) or revert that commit`, { path, commit: s.commit });
+}
+
+export function readConfigFile(s: StateReader): OrcConfigFile | null {
+  const cfg = s.json<OrcConfigFile>(L.ORC_JSON);
+  if (cfg && cfg.format !== FORMAT_VERSION) {
+    throw new OrcError('CORRUPT', `state branch uses format ${String(cfg.format)}, this orc understands format ${FORMAT_VERSION}; upgrade orc`, { format: cfg.format });
+  }
+  return cfg;
+}
+
+export function settingsOf(s: StateReader): Settings {
+  return { ...DEFAULT_SETTINGS, ...(readConfigFile(s)?.settings ?? {}) };
+}
+
+export function getWorkstream(s: StateReader, name: string): Workstream | null {
+  return s.json<Workstream>(L.wsFile(name));
+}
+
+export function requireWorkstream(s: StateReader, name: string): Workstream {
+  const ws = getWorkstream(s, name);
+  if (!ws) throw notFound(`no workstream "${name}"; create it with \`orc ws create ${name}\` or see \`orc ws list\``, { workstream: name });
+  return ws;
+}
+
+export function getTask(s: StateReader, ws: string, id: string): Task | null {
+  return s.json<Task>(L.taskFile(ws, id));
+}
+
+export function requireTask(s: StateReader, ws: string, id: string): Task {
+  const t = getTask(s, ws, id);
+  if (!t) throw notFound(`no task "${id}" in workstream "${ws}"; see \`orc t list ${ws}\``, { workstream: ws, id });
+  return t;
+}
+
+/** Every task of a workstream (one read per shard folder plus one per task, each cached by blob id). */
+export function listTasksRaw(s: StateReader, ws: string): Task[] {
+  const out: Task[] = [];
+  const dir = L.tasksDir(ws);
+  for (const shard of s.list(dir)) {
+    if (!shard.dir) continue;
+    for (const f of s.list(`${dir}/${shard.name}`)) {
+      if (f.dir || !f.name.endsWith('.json')) continue;
+      const path = `${dir}/${shard.name}/${f.name}`;
+      const t = s.jsonBlob<Task>(f.oid, path);
+      if (!t || typeof t !== 'object' || typeof t.id !== 'string') throw corrupt(s, path, 'is not a task');
+      out.push(t);
+    }
+  }
+  return out;
+}
+
+export function workstreamNames(s: StateReader): string[] {
+  return s
+    .list('workstreams')
+    .filter((e) => e.dir)
+    .map((e) => e.name);
+}
+
+export function getAgent(s: StateReader, id: string): Agent | null {
+  return s.json<Agent>(L.agentFile(id));
+}
+
+export function listAgentsRaw(s: StateReader): Agent[] {
+  return s
+    .list('agents')
+    .filter((e) => !e.dir && e.name.endsWith('.json'))
+    .map((e) => s.jsonBlob<Agent>(e.oid, `agents/${e.name}`));
+}
+
+export function getLockRecord(s: StateReader, resource: string): LockRecord | null {
+  return s.json<LockRecord>(L.lockFile(resource));
+}
+
+export function listLockRecords(s: StateReader): LockRecord[] {
+  return s
+    .list('locks')
+    .filter((e) => !e.dir && e.name.endsWith('.json'))
+    .map((e) => s.jsonBlob<LockRecord>(e.oid, `locks/${e.name}`));
+}
+
+export function lockIsActive(l: LockRecord, now: Date): boolean {
+  return !l.released_at && Date.parse(l.expires_at) > now.getTime();
+}
+
+export function publicLock(l: LockRecord): Lock {
+  return { resource: l.resource, agent: l.agent, acquired_at: l.acquired_at, ttl_ms: l.ttl_ms, expires_at: l.expires_at, token: l.token };
+}
+
+/**
+ * When a claim's lease runs out: the later of the claim and the owner's last
+ * heartbeat, plus the lease. Heartbeats thus extend every lease of an agent
+ * by touching only the agent's own file.
+ */
+export function leaseExpiry(t: Task, owner: Agent | null): number | null {
+  if (t.status !== 'in_progress' || !t.claimed_at) return null;
+  const claimed = Date.parse(t.claimed_at);
+  const beat = owner ? Date.parse(owner.last_heartbeat) : 0;
+  return Math.max(claimed, Number.isFinite(beat) ? beat : 0) + (t.lease_ms ?? 0);
+}
+
+export function withLease(t: Task, owner: Agent | null): Task {
+  const exp = leaseExpiry(t, owner);
+  return { ...t, lease_expires_at: exp === null ? null : new Date(exp).toISOString() };
+}
+
+export function leaseLive(t: Task, s: StateReader, now: Date): boolean {
+  const exp = leaseExpiry(t, t.assigned_to ? getAgent(s, t.assigned_to) : null);
+  return exp !== null && exp > now.getTime();
+}
+
+export function emptyCounts(): TaskCounts {
+  return { pending: 0, in_progress: 0, done: 0, failed: 0, total: 0 };
+}
+
+export function countTasks(tasks: Task[]): TaskCounts {
+  const c = emptyCounts();
+  for (const t of tasks) {
+    if (t.status in c) c[t.status] += 1;
+    c.total += 1;
+  }
+  return c;
+}
+
+export function summarizeWorkstream(s: StateReader, name: string): WorkstreamSummary | null {
+  const ws = getWorkstream(s, name);
+  if (!ws) return null;
+  return { ...ws, task_counts: countTasks(listTasksRaw(s, name)) };
+}
+
+/** Sorts by priority (1 first), then oldest first, then id: the order `next` picks in. */
+export function byPriority(a: Task, b: Task): number {
+  return a.priority - b.priority || a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id);
+}
+
+export function listTopics(s: StateReader, dir = 'knowledge', prefix = ''): string[] {
+  const out: string[] = [];
+  for (const e of s.list(dir)) {
+    if (e.dir) out.push(...listTopics(s, `${dir}/${e.name}`, `${prefix}${e.name}/`));
+    else if (e.name.endsWith('.md')) out.push(`${prefix}${e.name.slice(0, -3)}`);
+  }
+  return out.sort();
+}

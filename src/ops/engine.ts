@@ -1,0 +1,111 @@
+import { OrcError } from '../errors.js';
+import { appendEvent } from '../model/events.js';
+import { ORC_JSON } from '../model/layout.js';
+import { initialConfig, type OpDef } from '../model/ops.js';
+import { readConfigFile, settingsOf } from '../model/state.js';
+import type { OrcEvent } from '../model/types.js';
+import type { Identity } from '../store/commit.js';
+import type { GitStore } from '../store/gitstore.js';
+
+export interface EngineOptions {
+  store: GitStore;
+  /** Names this repository's event segments (see GitStore.writerId). */
+  writer: string;
+  clock: () => Date;
+  /** A ref lock older than this was left by a crashed process. */
+  staleLockMs?: number;
+  /** Give up on an op after this long of lost races. */
+  deadlineMs?: number;
+}
+
+export interface OpOutcome<R> {
+  result: R;
+  /** The commit that recorded the op, or null when it changed nothing. */
+  commit: string | null;
+  /** How many times the op was decided (1 = no lost race). */
+  attempts: number;
+}
+
+/** Counters since the engine was made, for benchmarks and diagnostics. */
+export interface EngineStats {
+  ops: number;
+  commits: number;
+  retries: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export function identity(actor: string, now: Date): Identity {
+  return { name: actor, email: `${actor}@orc.invalid`, time: Math.floor(now.getTime() / 1000), tz: '+0000' };
+}
+
+/** The commit message: a readable summary, then trailers with the op as JSON so it can be replayed. */
+export function opMessage(summary: string, op: string, actor: string, input: unknown, at: Date): string {
+  const record = JSON.stringify({ op, agent: actor, at: at.toISOString(), input });
+  return `${summary.replace(/\s+/g, ' ').slice(0, 200)}\n\nOrc-Op: ${record}\nOrc-Agent: ${actor}\n`;
+}
+
+/**
+ * Runs ops as DESIGN.md "How an op runs" says: read the tip, decide on it,
+ * write blobs, trees and a commit whose parent is that tip, then move the
+ * ref by compare-and-swap; if the ref moved, decide again on the new tip.
+ * A decision is thus always made against the tip that wins.
+ */
+export class Engine {
+  readonly stats: EngineStats = { ops: 0, commits: 0, retries: 0 };
+  private readonly staleLockMs: number;
+  private readonly deadlineMs: number;
+
+  constructor(private readonly o: EngineOptions) {
+    this.staleLockMs = o.staleLockMs ?? 10_000;
+    this.deadlineMs = o.deadlineMs ?? 120_000;
+  }
+
+  async run<I, R>(op: OpDef<I, R>, input: I, actor: string, record: unknown = input): Promise<OpOutcome<R>> {
+    const { store } = this.o;
+    const started = Date.now();
+    this.stats.ops++;
+    for (let attempt = 1; ; attempt++) {
+      const tip = store.tip();
+      const snap = store.snapshot(tip);
+      const now = this.o.clock();
+      const decision = op.decide(snap, input, { actor, now, settings: settingsOf(snap) });
+      if (decision.event === null && decision.changes.size === 0) return { result: decision.result, commit: null, attempts: attempt };
+
+      const who = decision.actor ?? actor;
+      const changes = new Map(decision.changes);
+      if (!changes.has(ORC_JSON) && !readConfigFile(snap)) changes.set(ORC_JSON, initialConfig(now));
+      if (decision.event) {
+        const event: OrcEvent = { ts: now.toISOString(), agent: who, ...decision.event } as OrcEvent;
+        const seg = appendEvent(snap, event, this.o.writer);
+        changes.set(seg.path, seg.content);
+      }
+      const ident = identity(who, now);
+      const commit = store.writeCommit(snap.tree, changes, tip ? [tip] : [], ident, opMessage(decision.summary, op.name, who, record, now));
+      const res = store.cas(tip, commit, ident, decision.summary);
+      if (res === 'ok') {
+        this.stats.commits++;
+        return { result: decision.result, commit, attempts: attempt };
+      }
+      this.stats.retries++;
+      if (res === 'busy') {
+        const age = store.lockAge();
+        if (age !== null && age > this.staleLockMs) throw this.staleLock(age);
+      }
+      if (Date.now() - started > this.deadlineMs) {
+        throw new OrcError('CONTENTION', `gave up on ${op.name} after ${attempt} lost races in ${Math.round((Date.now() - started) / 1000)} s; too many writers on ${store.ref}, try again`, { attempts: attempt });
+      }
+      // Jittered backoff, growing with lost races, so that racers spread out instead of colliding again.
+      await sleep(Math.random() * Math.min(100, (res === 'busy' ? 2 : 4) * Math.min(attempt, 25)));
+    }
+  }
+
+  private staleLock(age: number): OrcError {
+    const p = this.o.store.lockPath();
+    return new OrcError(
+      'REF_LOCKED',
+      `${this.o.store.ref} is locked by ${p}, left ${Math.round(age / 1000)} s ago by a process that did not finish; if no orc or git command is running, remove it: rm '${p}'`,
+      { lock: p, age_ms: age },
+    );
+  }
+}

@@ -1,0 +1,355 @@
+import * as crypto from 'node:crypto';
+import { OrcError, invalid } from '../errors.js';
+import { queryEvents, type EventQuery } from '../model/events.js';
+import { knowledgeFile } from '../model/layout.js';
+import * as O from '../model/ops.js';
+import * as S from '../model/state.js';
+import type { Agent, Lock, OrcEvent, Task, TaskStatus, Workstream, WorkstreamSummary } from '../model/types.js';
+import { checkName, checkTopic } from '../model/validate.js';
+import { trailers } from '../store/commit.js';
+import { isTrue, last, loadConfig } from '../store/config.js';
+import { GitStore, type Snapshot } from '../store/gitstore.js';
+import { discoverRepo, type RepoPaths } from '../store/repo.js';
+import { Engine, type EngineStats, type OpOutcome } from './engine.js';
+import { renderStatusText } from './status-text.js';
+
+export interface OpenOptions {
+  /** A path inside the coordination repo (any worktree or subfolder). Default: ORC_REPO, then the current directory. */
+  repo?: string;
+  /** The acting agent for ops that do not name one. Default: ORC_AGENT, then `git config orc.agent`, then 'system'. */
+  agent?: string;
+  /** The state branch name. Default: `git config orc.branch`, then 'orc'. */
+  branch?: string;
+  /** The clock (tests inject a fixed one). */
+  clock?: () => Date;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface AddTaskOptions {
+  id?: string;
+  estimate?: number | null;
+  resources?: string[];
+  after?: string[];
+  kb?: string[];
+}
+
+export interface Status {
+  branch: string;
+  commit: string | null;
+  generated_at: string;
+  workstreams: WorkstreamSummary[];
+  agents: Agent[];
+  active_locks: Lock[];
+  recent_events: OrcEvent[];
+  knowledge_topics: string[];
+  summary: {
+    workstreams: number;
+    tasks: { pending: number; in_progress: number; done: number; failed: number; total: number };
+    agents: number;
+    stale_agents: number;
+    active_locks: number;
+    knowledge_topics: number;
+  };
+}
+
+export interface LogEntry {
+  commit: string;
+  parents: string[];
+  author: string;
+  time: string;
+  summary: string;
+  /** The op as recorded in the commit's Orc-Op trailer (null for commits made by hand). */
+  op: { op: string; agent: string; at: string; input: unknown } | null;
+}
+
+/** A task id: sortable by creation time, with enough randomness that two hosts never pick the same. */
+export function newTaskId(now: Date): string {
+  return now.getTime().toString(36) + crypto.randomBytes(3).toString('hex').slice(0, 4);
+}
+
+/**
+ * An open coordination repo. Every write is one op: one commit on the state
+ * branch, decided against the tip that wins. Every read reads one commit.
+ */
+export class Orc {
+  readonly engine: Engine;
+  private readonly clock: () => Date;
+
+  constructor(
+    readonly store: GitStore,
+    /** The acting agent for ops that do not name one, or null. */
+    readonly agent: string | null,
+    clock: () => Date,
+  ) {
+    this.clock = clock;
+    this.engine = new Engine({ store, writer: store.writerId(), clock });
+  }
+
+  get branch(): string {
+    return this.store.ref.replace(/^refs\/heads\//, '');
+  }
+
+  get repo(): RepoPaths {
+    return this.store.paths;
+  }
+
+  get stats(): EngineStats {
+    return this.engine.stats;
+  }
+
+  private actor(): string {
+    return this.agent ?? 'system';
+  }
+
+  /** Runs an op by name with raw input: validation, then the engine. */
+  async run<R = unknown>(name: string, raw: Record<string, unknown>): Promise<OpOutcome<R>> {
+    const def = O.OPS[name];
+    if (!def) throw invalid(`unknown op "${name}"`);
+    const input = def.parse(raw);
+    const record = name === 'kb.write' ? kbRecord(input as { topic: string; content: string }) : input;
+    return this.engine.run(def, input, this.actor(), record) as Promise<OpOutcome<R>>;
+  }
+
+  private async op<R>(name: string, raw: Record<string, unknown>): Promise<R> {
+    return (await this.run<R>(name, raw)).result;
+  }
+
+  private snap(): Snapshot {
+    return this.store.snapshot(this.store.tip());
+  }
+
+  /** Creates the state branch if it does not exist; true if it did not. */
+  async init(): Promise<boolean> {
+    return (await this.op<{ created: boolean }>('init', {})).created;
+  }
+
+  // ------------------------------------------------------------ workstreams
+
+  createWorkstream(name: string, description?: string, priority?: number | string): Promise<Workstream> {
+    return this.op('ws.create', { name, description, priority });
+  }
+
+  async listWorkstreams(): Promise<WorkstreamSummary[]> {
+    const s = this.snap();
+    return S.workstreamNames(s)
+      .map((n) => S.summarizeWorkstream(s, n))
+      .filter((w): w is WorkstreamSummary => w !== null)
+      .sort((a, b) => a.priority - b.priority || a.name.localeCompare(b.name));
+  }
+
+  async getWorkstream(name: string): Promise<WorkstreamSummary | null> {
+    return S.summarizeWorkstream(this.snap(), checkName('workstream', name));
+  }
+
+  // ------------------------------------------------------------ tasks
+
+  addTask(workstream: string, title: string, description?: string, priority?: number | string, opts: AddTaskOptions = {}): Promise<Task> {
+    return this.op('task.add', {
+      workstream,
+      id: opts.id ?? newTaskId(this.clock()),
+      title,
+      description,
+      priority,
+      estimate: opts.estimate,
+      resources: opts.resources,
+      after: opts.after,
+      kb: opts.kb,
+    });
+  }
+
+  async listTasks(workstream: string, filter: { status?: TaskStatus } = {}): Promise<Task[]> {
+    const s = this.snap();
+    S.requireWorkstream(s, checkName('workstream', workstream));
+    const agents = new Map(S.listAgentsRaw(s).map((a) => [a.id, a]));
+    return S.listTasksRaw(s, workstream)
+      .filter((t) => !filter.status || t.status === filter.status)
+      .sort(S.byPriority)
+      .map((t) => S.withLease(t, t.assigned_to ? agents.get(t.assigned_to) ?? null : null));
+  }
+
+  async getTask(workstream: string, id: string): Promise<Task | null> {
+    const s = this.snap();
+    const t = S.getTask(s, checkName('workstream', workstream), checkName('task', id));
+    return t && S.withLease(t, t.assigned_to ? S.getAgent(s, t.assigned_to) : null);
+  }
+
+  claimTask(workstream: string, id: string, agent?: string, opts: { leaseMs?: number | string } = {}): Promise<Task> {
+    return this.op('task.claim', { workstream, id, agent: agent ?? this.agent, lease_ms: opts.leaseMs });
+  }
+
+  getNextTask(workstream: string, agent?: string, opts: { leaseMs?: number | string } = {}): Promise<Task | null> {
+    return this.op('task.next', { workstream, agent: agent ?? this.agent, lease_ms: opts.leaseMs });
+  }
+
+  completeTask(workstream: string, id: string, result?: string, opts: { agent?: string; failed?: boolean } = {}): Promise<Task> {
+    return this.op('task.complete', { workstream, id, result, agent: opts.agent ?? this.agent, failed: opts.failed });
+  }
+
+  // ------------------------------------------------------------ agents
+
+  registerAgent(id: string, type?: string, capabilities?: string[]): Promise<Agent> {
+    return this.op('agent.register', { id, type, capabilities });
+  }
+
+  heartbeat(id?: string): Promise<Agent> {
+    return this.op('agent.heartbeat', { id: id ?? this.agent });
+  }
+
+  async listAgents(): Promise<Agent[]> {
+    const s = this.snap();
+    const staleMs = S.settingsOf(s).agent_stale_ms;
+    const now = this.clock().getTime();
+    return S.listAgentsRaw(s)
+      .map((a) => ({ ...a, stale: now - Date.parse(a.last_heartbeat) > staleMs }))
+      .sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  // ------------------------------------------------------------ locks
+
+  acquireLock(resource: string, agent?: string, ttlMs?: number | string): Promise<Lock> {
+    return this.op('lock.acquire', { resource, agent: agent ?? this.agent, ttl_ms: ttlMs });
+  }
+
+  releaseLock(resource: string, agent?: string): Promise<Lock> {
+    return this.op('lock.release', { resource, agent: agent ?? this.agent });
+  }
+
+  /** The locks held right now (not released, not expired). */
+  async listLocks(): Promise<Lock[]> {
+    const now = this.clock();
+    return S.listLockRecords(this.snap())
+      .filter((l) => S.lockIsActive(l, now))
+      .map(S.publicLock)
+      .sort((a, b) => a.resource.localeCompare(b.resource));
+  }
+
+  // ------------------------------------------------------------ knowledge
+
+  async writeKnowledge(topic: string, content: string): Promise<{ topic: string; bytes: number }> {
+    return this.op('kb.write', { topic, content });
+  }
+
+  /** The topic's text exactly as written, or null when there is no such topic. */
+  async readKnowledge(topic: string): Promise<string | null> {
+    const buf = this.snap().read(knowledgeFile(checkTopic(topic)));
+    return buf ? buf.toString('utf8') : null;
+  }
+
+  deleteKnowledge(topic: string): Promise<{ topic: string }> {
+    return this.op('kb.delete', { topic });
+  }
+
+  async listKnowledge(): Promise<string[]> {
+    return S.listTopics(this.snap());
+  }
+
+  // ------------------------------------------------------------ events
+
+  logEvent(action: string, data: Record<string, unknown> = {}): Promise<{ action: string }> {
+    return this.op('event.log', { action, data });
+  }
+
+  async getEvents(query: EventQuery = {}): Promise<OrcEvent[]> {
+    if (query.since !== undefined && !Number.isFinite(Date.parse(query.since))) {
+      throw invalid(`--since ${JSON.stringify(query.since)} is not a time; use an ISO time like 2026-01-31T12:00:00Z`);
+    }
+    return queryEvents(this.snap(), query);
+  }
+
+  // ------------------------------------------------------------ status and log
+
+  async status(): Promise<Status> {
+    const s = this.snap();
+    const now = this.clock();
+    const settings = S.settingsOf(s);
+    const workstreams = S.workstreamNames(s)
+      .map((n) => S.summarizeWorkstream(s, n))
+      .filter((w): w is WorkstreamSummary => w !== null)
+      .sort((a, b) => a.priority - b.priority || a.name.localeCompare(b.name));
+    const agents = S.listAgentsRaw(s)
+      .map((a) => ({ ...a, stale: now.getTime() - Date.parse(a.last_heartbeat) > settings.agent_stale_ms }))
+      .sort((a, b) => a.id.localeCompare(b.id));
+    const active_locks = S.listLockRecords(s)
+      .filter((l) => S.lockIsActive(l, now))
+      .map(S.publicLock);
+    const knowledge_topics = S.listTopics(s);
+    const tasks = S.emptyCounts();
+    for (const w of workstreams) for (const k of Object.keys(tasks) as (keyof typeof tasks)[]) tasks[k] += w.task_counts[k];
+    return {
+      branch: this.branch,
+      commit: s.commit,
+      generated_at: now.toISOString(),
+      workstreams,
+      agents,
+      active_locks,
+      recent_events: queryEvents(s, { last: 20 }),
+      knowledge_topics,
+      summary: {
+        workstreams: workstreams.length,
+        tasks,
+        agents: agents.length,
+        stale_agents: agents.filter((a) => a.stale).length,
+        active_locks: active_locks.length,
+        knowledge_topics: knowledge_topics.length,
+      },
+    };
+  }
+
+  async statusText(): Promise<string> {
+    return renderStatusText(await this.status(), this.clock());
+  }
+
+  /** The audit log: the branch's commits, newest first, following first parents. */
+  async log(opts: { last?: number } = {}): Promise<LogEntry[]> {
+    const out: LogEntry[] = [];
+    let oid = this.store.tip();
+    const max = opts.last ?? 50;
+    while (oid && out.length < max) {
+      const c = this.store.readCommit(oid);
+      const raw = trailers(c.message, 'Orc-Op')[0];
+      let op: LogEntry['op'] = null;
+      if (raw) {
+        try {
+          op = JSON.parse(raw) as LogEntry['op'];
+        } catch {
+          op = null;
+        }
+      }
+      out.push({
+        commit: oid,
+        parents: c.parents,
+        author: c.author.name,
+        time: new Date(c.author.time * 1000).toISOString(),
+        summary: c.message.split('\n')[0] ?? '',
+        op,
+      });
+      oid = c.parents[0] ?? null;
+    }
+    return out;
+  }
+}
+
+/** Knowledge text is recorded by its blob id: the blob is in the commit's tree, the message stays short. */
+function kbRecord(input: { topic: string; content: string }): unknown {
+  const content = Buffer.from(input.content, 'utf8');
+  const oid = crypto.createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
+  return { topic: input.topic, content_blob: oid, bytes: content.length };
+}
+
+const BRANCH = /^(?!.*\.\.)(?!.*\/\/)(?!\/)(?!.*\/$)(?!.*\.lock$)[A-Za-z0-9._/-]+$/;
+
+/** Opens the coordination repo: finds it, reads its config, and names the acting agent. */
+export async function open(opts: OpenOptions = {}): Promise<Orc> {
+  const env = opts.env ?? process.env;
+  const paths = discoverRepo(opts.repo ?? env.ORC_REPO ?? process.cwd(), env);
+  const cfg = loadConfig(paths, env);
+  const branch = opts.branch ?? last(cfg, 'orc.branch') ?? 'orc';
+  if (!BRANCH.test(branch)) throw new OrcError('ENV', `orc.branch "${branch}" is not a valid branch name; fix it with \`git config orc.branch orc\``);
+  const logAll = last(cfg, 'core.logallrefupdates');
+  const bare = paths.workTree === null || isTrue(last(cfg, 'core.bare'));
+  const reflog = logAll === undefined ? !bare : logAll === 'always' || isTrue(logAll);
+  const store = new GitStore(paths, `refs/heads/${branch}`, reflog);
+  const named = opts.agent ?? (env.ORC_AGENT || undefined) ?? last(cfg, 'orc.agent');
+  const agent = named ? checkName('agent', named) : null;
+  return new Orc(store, agent, opts.clock ?? (() => new Date()));
+}

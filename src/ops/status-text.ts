@@ -1,0 +1,46 @@
+import type { OrcEvent } from '../model/types.js';
+import type { Status } from './orc.js';
+
+/** "3m ago", "in 45s": a time relative to now, for people reading a terminal. */
+export function relativeTime(iso: string, now: Date): string {
+  const ms = Date.parse(iso) - now.getTime();
+  const abs = Math.abs(ms);
+  const unit = abs < 60_000 ? `${Math.round(abs / 1000)}s` : abs < 3600_000 ? `${Math.round(abs / 60_000)}m` : abs < 86_400_000 ? `${Math.round(abs / 3600_000)}h` : `${Math.round(abs / 86_400_000)}d`;
+  return ms < 0 ? `${unit} ago` : `in ${unit}`;
+}
+
+export function describeEvent(e: OrcEvent): string {
+  const parts: string[] = [];
+  if (typeof e.workstream === 'string') parts.push(typeof e.task_id === 'string' ? `${e.workstream}/${e.task_id}` : e.workstream);
+  if (typeof e.title === 'string') parts.push(JSON.stringify(e.title));
+  if (typeof e.resource === 'string') parts.push(`${e.resource}${e.token !== undefined ? ` token ${String(e.token)}` : ''}`);
+  if (typeof e.topic === 'string') parts.push(e.topic);
+  if (typeof e.agent_id === 'string') parts.push(e.agent_id);
+  if (typeof e.previous_agent === 'string') parts.push(`(from ${e.previous_agent})`);
+  return parts.join(' ');
+}
+
+/** The text view of `orc status`. */
+export function renderStatusText(st: Status, now: Date): string {
+  const lines: string[] = [];
+  const t = st.summary.tasks;
+  lines.push(`orc status — branch ${st.branch}${st.commit ? ` @ ${st.commit.slice(0, 12)}` : ' (not created yet: it is made by the first op or `orc init`)'}`);
+  lines.push(`${st.summary.workstreams} workstreams · ${t.total} tasks (${t.pending} pending, ${t.in_progress} in progress, ${t.done} done, ${t.failed} failed) · ${st.summary.agents} agents · ${st.summary.active_locks} locks · ${st.summary.knowledge_topics} topics`);
+  lines.push('', `Workstreams (${st.workstreams.length})`);
+  if (!st.workstreams.length) lines.push('  none yet: orc ws create NAME [DESCRIPTION] [PRIORITY]');
+  for (const w of st.workstreams) {
+    const c = w.task_counts;
+    const pct = c.total ? Math.round((100 * c.done) / c.total) : 0;
+    lines.push(`  [P${w.priority}] ${w.name}${w.description ? ` — ${w.description}` : ''}`);
+    lines.push(`       ${c.done}/${c.total} done (${pct}%) · ${c.in_progress} in progress · ${c.pending} pending${c.failed ? ` · ${c.failed} failed` : ''}`);
+  }
+  lines.push('', `Agents (${st.agents.length})`);
+  for (const a of st.agents) lines.push(`  ${a.id} (${a.type}) last seen ${relativeTime(a.last_heartbeat, now)}${a.stale ? ' — STALE' : ''}`);
+  lines.push('', `Active locks (${st.active_locks.length})`);
+  for (const l of st.active_locks) lines.push(`  ${l.resource} — ${l.agent}, token ${l.token}, expires ${relativeTime(l.expires_at, now)}`);
+  lines.push('', `Knowledge (${st.knowledge_topics.length})${st.knowledge_topics.length ? `: ${st.knowledge_topics.join(', ')}` : ''}`);
+  lines.push('', 'Recent events');
+  if (!st.recent_events.length) lines.push('  none');
+  for (const e of st.recent_events.slice(-10)) lines.push(`  ${e.ts.slice(0, 19).replace('T', ' ')}  ${e.agent}  ${e.action}  ${describeEvent(e)}`);
+  return `${lines.join('\n')}\n`;
+}

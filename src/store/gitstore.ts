@@ -1,0 +1,185 @@
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { OrcError } from '../errors.js';
+import type { DirEntry, StateReader } from '../model/state.js';
+import { parseCommit, serializeCommit, type Commit, type Identity } from './commit.js';
+import { ObjectStore } from './objects.js';
+import { casRef, readRef, refLockAge, type CasResult } from './refs.js';
+import type { RepoPaths } from './repo.js';
+import { applyChanges, isTreeMode, parseTree, type FileChanges, type TreeEntry } from './tree.js';
+
+/** A Map that forgets its oldest entries past `max`: immutable git objects only, keyed by id. */
+class Lru<V> {
+  private readonly map = new Map<string, V>();
+  constructor(private readonly max: number) {}
+  get(k: string): V | undefined {
+    return this.map.get(k);
+  }
+  set(k: string, v: V): void {
+    if (this.map.size >= this.max) {
+      let n = Math.ceil(this.max / 10);
+      for (const key of this.map.keys()) {
+        this.map.delete(key);
+        if (--n <= 0) break;
+      }
+    }
+    this.map.set(k, v);
+  }
+}
+
+/**
+ * The state branch of one repository: reading the state at a commit, writing
+ * new commits, and moving the ref by compare-and-swap. Nothing here touches
+ * HEAD, the index or a working tree.
+ */
+export class GitStore {
+  readonly objects: ObjectStore;
+  private readonly trees = new Lru<TreeEntry[]>(50_000);
+  private readonly parsed = new Lru<unknown>(50_000);
+
+  constructor(
+    readonly paths: RepoPaths,
+    /** Full ref name, e.g. refs/heads/orc. */
+    readonly ref: string,
+    private readonly reflog: boolean,
+  ) {
+    this.objects = new ObjectStore(path.join(paths.commonDir, 'objects'));
+  }
+
+  /** The branch's commit, or null if it does not exist yet. */
+  tip(): string | null {
+    return readRef(this.paths.commonDir, this.ref);
+  }
+
+  readTree(oid: string): TreeEntry[] {
+    let t = this.trees.get(oid);
+    if (!t) {
+      t = parseTree(this.objects.read(oid, 'tree').content, oid);
+      this.trees.set(oid, t);
+    }
+    return t;
+  }
+
+  readCommit(oid: string): Commit {
+    return parseCommit(this.objects.read(oid, 'commit').content, oid);
+  }
+
+  /** The state at `commit` (null: the empty state before the branch exists). */
+  snapshot(commit: string | null): Snapshot {
+    return new Snapshot(this, commit, commit ? this.readCommit(commit).tree : null);
+  }
+
+  parsedBlob<T>(oid: string, parse: (b: Buffer) => T): T {
+    let v = this.parsed.get(oid) as T | undefined;
+    if (v === undefined) {
+      v = parse(this.objects.read(oid, 'blob').content);
+      this.parsed.set(oid, v);
+    }
+    return v;
+  }
+
+  /** Writes the tree `baseTree` + `changes` and a commit of it; returns the commit id. Does not move the ref. */
+  writeCommit(baseTree: string | null, changes: FileChanges, parents: string[], author: Identity, message: string): string {
+    const tree = applyChanges(this.objects, baseTree, changes, (oid) => this.readTree(oid)) ?? this.objects.write('tree', Buffer.alloc(0));
+    return this.objects.write('commit', serializeCommit({ tree, parents, author, committer: author, message }));
+  }
+
+  /** Compare-and-swap of the branch (see casRef). */
+  cas(expected: string | null, next: string, ident: Identity, summary: string): CasResult {
+    return casRef(this.paths.commonDir, this.ref, expected, next, {
+      reflog: this.reflog,
+      reflogIdent: `${ident.name} <${ident.email}> ${ident.time} ${ident.tz}`,
+      reflogMessage: `orc: ${summary}`,
+    });
+  }
+
+  lockAge(): number | null {
+    return refLockAge(this.paths.commonDir, this.ref);
+  }
+
+  lockPath(): string {
+    return path.join(this.paths.commonDir, `${this.ref}.lock`);
+  }
+
+  /**
+   * A short id for this repository's writer, kept in the git dir: event
+   * segments are named after it, so that two clones never append to the same
+   * file and their branches merge cleanly.
+   */
+  writerId(): string {
+    const file = path.join(this.paths.commonDir, 'orc-writer-id');
+    try {
+      const v = fs.readFileSync(file, 'utf8').trim();
+      if (/^[0-9a-z]{4,16}$/.test(v)) return v;
+    } catch {
+      /* first use */
+    }
+    const id = crypto.randomBytes(5).toString('hex');
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, `${id}\n`);
+    try {
+      fs.linkSync(tmp, file); // fails if another process won the race: use theirs
+    } catch {
+      /* exists */
+    } finally {
+      fs.rmSync(tmp, { force: true });
+    }
+    return fs.readFileSync(file, 'utf8').trim();
+  }
+}
+
+/** The state at one commit, read lazily: only the trees along the paths asked for. */
+export class Snapshot implements StateReader {
+  constructor(
+    private readonly store: GitStore,
+    readonly commit: string | null,
+    readonly tree: string | null,
+  ) {}
+
+  private entry(p: string): TreeEntry | null {
+    if (!this.tree) return null;
+    let entries = this.store.readTree(this.tree);
+    const parts = p.split('/');
+    for (let i = 0; i < parts.length; i++) {
+      const e = entries.find((x) => x.name === parts[i]);
+      if (!e) return null;
+      if (i === parts.length - 1) return e;
+      if (!isTreeMode(e.mode)) return null;
+      entries = this.store.readTree(e.oid);
+    }
+    return null;
+  }
+
+  read(p: string): Buffer | null {
+    const e = this.entry(p);
+    if (!e || isTreeMode(e.mode)) return null;
+    return this.store.objects.read(e.oid, 'blob').content;
+  }
+
+  list(dir: string): DirEntry[] {
+    const oid = dir === '' ? this.tree : (() => {
+      const e = this.entry(dir);
+      return e && isTreeMode(e.mode) ? e.oid : null;
+    })();
+    if (!oid) return [];
+    return this.store.readTree(oid).map((e) => ({ name: e.name, dir: isTreeMode(e.mode), oid: e.oid }));
+  }
+
+  json<T>(p: string): T | null {
+    const e = this.entry(p);
+    if (!e || isTreeMode(e.mode)) return null;
+    return this.jsonBlob<T>(e.oid, p);
+  }
+
+  jsonBlob<T>(oid: string, p: string): T {
+    return this.store.parsedBlob(oid, (b) => {
+      try {
+        return JSON.parse(b.toString('utf8')) as T;
+      } catch {
+        const at = this.commit ? this.commit.slice(0, 12) : '(none)';
+        throw new OrcError('CORRUPT', `state file ${p} at commit ${at} is not valid JSON; fix it on the branch (git show ${at}:${p}) or revert that commit`, { path: p, commit: this.commit });
+      }
+    });
+  }
+}

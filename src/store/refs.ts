@@ -1,0 +1,103 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { OrcError } from '../errors.js';
+
+const OID = /^[0-9a-f]{40}$/;
+
+/**
+ * Reads a ref's commit id from the common git dir: the loose file first, then
+ * packed-refs. Returns null when the ref does not exist.
+ */
+export function readRef(commonDir: string, ref: string): string | null {
+  let text: string | undefined;
+  try {
+    text = fs.readFileSync(path.join(commonDir, ref), 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'EISDIR') throw e;
+  }
+  if (text !== undefined) {
+    const v = text.trim();
+    if (OID.test(v)) return v;
+    if (v.startsWith('ref: ')) return readRef(commonDir, v.slice(5).trim());
+    throw new OrcError('CORRUPT', `ref ${ref} holds "${v.slice(0, 60)}", not a commit id; repair it with \`git update-ref ${ref} <commit>\``, { ref });
+  }
+  return readPackedRef(commonDir, ref);
+}
+
+function readPackedRef(commonDir: string, ref: string): string | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(commonDir, 'packed-refs'), 'utf8');
+  } catch {
+    return null;
+  }
+  const suffix = ` ${ref}`;
+  for (const line of text.split('\n')) {
+    if (line.length === 41 + ref.length && line.endsWith(suffix)) return line.slice(0, 40);
+  }
+  return null;
+}
+
+export interface CasOptions {
+  /** Line for the reflog; written only when `reflog` is true. */
+  reflogMessage: string;
+  reflogIdent: string; // "Name <email> time tz"
+  reflog: boolean;
+}
+
+export type CasResult = 'ok' | 'moved' | 'busy';
+
+/**
+ * Moves `ref` from `expected` (null: must not exist) to `next` with git's own
+ * ref-lock protocol, so it is safe against real git processes: create
+ * `<ref>.lock` exclusively, compare the current value under the lock, write
+ * the new value into the lock, append the reflog, rename over the ref.
+ * Returns 'moved' if the ref no longer holds `expected`, 'busy' if another
+ * process holds the lock right now. Never leaves the lock behind on error.
+ */
+export function casRef(commonDir: string, ref: string, expected: string | null, next: string, opts: CasOptions): CasResult {
+  const file = path.join(commonDir, ref);
+  const lock = `${file}.lock`;
+  let fd: number;
+  try {
+    fd = fs.openSync(lock, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o644);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return 'busy';
+    if (code === 'ENOENT') {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      return casRef(commonDir, ref, expected, next, opts);
+    }
+    throw e;
+  }
+  let committed = false;
+  try {
+    const current = readRef(commonDir, ref);
+    if (current !== expected) return 'moved';
+    fs.writeSync(fd, `${next}\n`);
+    fs.closeSync(fd);
+    fd = -1;
+    if (opts.reflog) {
+      const log = path.join(commonDir, 'logs', ref);
+      fs.mkdirSync(path.dirname(log), { recursive: true });
+      const msg = opts.reflogMessage.replace(/\n/g, ' ');
+      fs.appendFileSync(log, `${expected ?? '0'.repeat(40)} ${next} ${opts.reflogIdent}\t${msg}\n`);
+    }
+    fs.renameSync(lock, file);
+    committed = true;
+    return 'ok';
+  } finally {
+    if (fd >= 0) fs.closeSync(fd);
+    if (!committed) fs.rmSync(lock, { force: true });
+  }
+}
+
+/** Age in ms of a ref's lock file, or null when there is none. */
+export function refLockAge(commonDir: string, ref: string, now = Date.now()): number | null {
+  try {
+    return now - fs.statSync(path.join(commonDir, `${ref}.lock`)).mtimeMs;
+  } catch {
+    return null;
+  }
+}
