@@ -1,0 +1,104 @@
+/**
+ * Test fixtures: real git repos in temp folders and the real `orc` binary in
+ * real processes. Nothing here mocks git.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const ORC_BIN = path.join(ROOT, 'dist', 'cli', 'main.js');
+
+/** Environment for git and orc: fixed identity, no user or system config, no inherited agent. */
+export function testEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('GIT_') || k.startsWith('ORC_')) delete env[k];
+  return {
+    ...env,
+    GIT_AUTHOR_NAME: 'tester',
+    GIT_AUTHOR_EMAIL: 'tester@example.invalid',
+    GIT_COMMITTER_NAME: 'tester',
+    GIT_COMMITTER_EMAIL: 'tester@example.invalid',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    ...extra,
+  };
+}
+
+const made: string[] = [];
+
+/** A fresh temp folder, removed by cleanup(). */
+export function tmpDir(prefix = 'orc-test-'): string {
+  const d = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
+  made.push(d);
+  return d;
+}
+
+export function cleanup(): void {
+  while (made.length) fs.rmSync(made.pop()!, { recursive: true, force: true });
+}
+
+/** Runs git and returns its trimmed stdout; throws on failure. */
+export function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, env: testEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+/** A new repo on branch main with one empty commit. */
+export function tmpRepo(): string {
+  const d = tmpDir('orc-repo-');
+  git(d, 'init', '-q', '-b', 'main');
+  git(d, 'commit', '-q', '--allow-empty', '-m', 'init');
+  return d;
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `orc ARGS` synchronously in `cwd`. */
+export function orc(cwd: string, args: string[], opts: { env?: Record<string, string>; input?: string } = {}): RunResult {
+  const r = spawnSync(process.execPath, [ORC_BIN, ...args], { cwd, env: testEnv(opts.env), input: opts.input ?? '', encoding: 'utf8' });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs `orc ARGS --json` and parses stdout; throws with stderr if it failed. */
+export function orcJson<T = unknown>(cwd: string, args: string[], opts: { env?: Record<string, string>; input?: string } = {}): T {
+  const r = orc(cwd, [...args, '--json'], opts);
+  if (r.code !== 0) throw new Error(`orc ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+/** Runs `orc ARGS` as a child process, resolving when it exits (for races across processes). */
+export function orcAsync(cwd: string, args: string[], opts: { env?: Record<string, string> } = {}): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [ORC_BIN, ...args], { cwd, env: testEnv(opts.env) });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** Every file under `dir` (not .git) with its bytes, plus git's view of HEAD, index and stash, to compare before/after. */
+export function fingerprint(repo: string): string {
+  const files: string[] = [];
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (e.name === '.git') continue;
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else files.push(`${path.relative(repo, p)}\0${fs.readFileSync(p).toString('base64')}`);
+    }
+  };
+  walk(repo);
+  const gitDir = git(repo, 'rev-parse', '--absolute-git-dir');
+  const index = fs.existsSync(path.join(gitDir, 'index')) ? fs.readFileSync(path.join(gitDir, 'index')).toString('base64') : '';
+  const head = fs.readFileSync(path.join(gitDir, 'HEAD'), 'utf8');
+  const stash = spawnSync('git', ['rev-parse', '-q', '--verify', 'refs/stash'], { cwd: repo, env: testEnv(), encoding: 'utf8' }).stdout.trim();
+  return JSON.stringify({ files: files.sort(), index, head, headCommit: git(repo, 'rev-parse', 'HEAD'), stash, status: git(repo, 'status', '--porcelain=v2', '--branch') });
+}
