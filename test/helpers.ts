@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const ORC_BIN = path.join(ROOT, 'dist', 'cli', 'main.js');
+/** The installed entry point (package.json bin), the bundle a user runs. */
+export const ORC_BIN = path.join(ROOT, 'dist', 'bin', 'orc.js');
 
 /** Environment for git and orc: fixed identity, no user or system config, no inherited agent. */
 export function testEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {

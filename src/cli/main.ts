@@ -4,7 +4,10 @@
  * library (ops), loaded lazily so that a command pays only for what it uses.
  */
 import { Command, CommanderError, Option } from 'commander';
-import type { Orc } from '../ops/orc.js';
+import { OrcError, invalid } from '../errors.js';
+import { checkInt } from '../model/validate.js';
+import { open, type Orc } from '../ops/orc.js';
+import * as output from './output.js';
 import { run } from './run.js';
 
 interface Globals {
@@ -26,14 +29,14 @@ function act(fn: Action) {
   return async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
     const g = globals(cmd);
-    const { open } = await import('../ops/orc.js');
     const orc = await open({ repo: g.repo, agent: g.agent });
     const code = await (fn as (...a: unknown[]) => Promise<void | number>)(orc, g, ...args.slice(0, -1));
     if (typeof code === 'number') process.exitCode = code;
   };
 }
 
-const out = () => import('./output.js');
+// Everything but the runner (Handlebars) is loaded up front: every command needs it, and one bundle loads fastest.
+const out = async () => output;
 
 export function buildProgram(): Command {
   const program = new Command('orc')
@@ -132,7 +135,6 @@ export function buildProgram(): Command {
         const o = await out();
         const task = await orc.getTask(wsName, id);
         if (!task) {
-          const { OrcError } = await import('../errors.js');
           await orc.getWorkstream(wsName).then((w) => {
             if (!w) throw new OrcError('NOT_FOUND', `no workstream "${wsName}"; see \`orc ws list\``);
           });
@@ -267,7 +269,6 @@ export function buildProgram(): Command {
       act(async (orc, g, topic: string) => {
         const text = await orc.readKnowledge(topic);
         if (text === null) {
-          const { OrcError } = await import('../errors.js');
           throw new OrcError('NOT_FOUND', `no knowledge topic "${topic}"; see \`orc kb list\``);
         }
         if (g.json) (await out()).printJson({ topic, content: text });
@@ -307,7 +308,6 @@ export function buildProgram(): Command {
     .option('--workstream <name>', 'only events of this workstream')
     .action(
       act(async (orc, g, opts: { last: string; agent?: string; action?: string; since?: string; workstream?: string }, cmd?: Command) => {
-        const { checkInt } = await import('../model/validate.js');
         // --agent here filters; the global --agent names the actor, so read this command's own value.
         const own = (cmd?.opts() ?? opts) as typeof opts;
         const list = await orc.getEvents({ last: checkInt('--last', own.last, 1, 1_000_000), agent: own.agent, action: own.action, since: own.since, workstream: own.workstream });
@@ -326,7 +326,6 @@ export function buildProgram(): Command {
           try {
             parsed = JSON.parse(data) as Record<string, unknown>;
           } catch {
-            const { invalid } = await import('../errors.js');
             throw invalid(`event data is not JSON: ${data.slice(0, 60)}; give an object like '{"env":"prod"}'`);
           }
         }
@@ -342,7 +341,6 @@ export function buildProgram(): Command {
     .option('--last <n>', 'how many commits', '50')
     .action(
       act(async (orc, g, opts: { last: string }) => {
-        const { checkInt } = await import('../model/validate.js');
         const list = await orc.log({ last: checkInt('--last', opts.last, 1, 1_000_000) });
         const o = await out();
         if (g.json) o.printJson(list);

@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { fs } from './fs.js';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { RepoPaths } from './repo.js';

@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
+import { fs } from './fs.js';
 import * as path from 'node:path';
 import { OrcError } from '../errors.js';
 import type { DirEntry, StateReader } from '../model/state.js';

@@ -1,6 +1,6 @@
 import { constants as bufferConstants } from 'node:buffer';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
+import { fs } from './fs.js';
 import path from 'node:path';
 import zlib from 'node:zlib';
 

@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { fs } from './fs.js';
 import * as path from 'node:path';
 import { OrcError } from '../errors.js';
 
@@ -64,7 +64,7 @@ export function discoverRepo(start: string, env: NodeJS.ProcessEnv = process.env
   }
   for (;;) {
     const dotGit = path.join(dir, '.git');
-    let st: fs.Stats | undefined;
+    let st: import('node:fs').Stats | undefined;
     try {
       st = fs.statSync(dotGit);
     } catch {

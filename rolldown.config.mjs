@@ -1,0 +1,18 @@
+// Bundles the command line into a few files at build time: Node 20 pays for
+// every ES module it resolves, and one bundle starts ~7 ms faster than the
+// ~20 modules tsc emits (see README, "Dependencies"). The library keeps tsc's output.
+import { defineConfig } from 'rolldown';
+
+export default defineConfig({
+  input: { orc: 'dist/cli/main.js' },
+  platform: 'node',
+  external: [/^node:/],
+  output: {
+    dir: 'dist/bin',
+    format: 'esm',
+    entryFileNames: '[name].js',
+    chunkFileNames: '[name]-[hash].js',
+    cleanDir: true,
+  },
+  logLevel: 'warn',
+});
