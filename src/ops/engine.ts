@@ -64,6 +64,7 @@ export class Engine {
   async run<I, R>(op: OpDef<I, R>, input: I, actor: string, record: unknown = input): Promise<OpOutcome<R>> {
     const { store } = this.o;
     const started = Date.now();
+    let deadSeen = 0;
     this.stats.ops++;
     for (let attempt = 1; ; attempt++) {
       const tip = store.tip();
@@ -89,8 +90,9 @@ export class Engine {
       }
       this.stats.retries++;
       if (res === 'busy') {
-        const age = store.lockAge();
-        if (age !== null && age > this.staleLockMs) throw this.staleLock(age);
+        const lock = store.lockInfo();
+        // A holder seen dead may still be us racing its last write: only trust it twice in a row.
+        if (lock && (lock.ageMs > this.staleLockMs || (lock.holderDead && deadSeen++ > 0))) throw this.staleLock(lock.ageMs);
       }
       if (Date.now() - started > this.deadlineMs) {
         throw new OrcError('CONTENTION', `gave up on ${op.name} after ${attempt} lost races in ${Math.round((Date.now() - started) / 1000)} s; too many writers on ${store.ref}, try again`, { attempts: attempt });
@@ -104,7 +106,7 @@ export class Engine {
     const p = this.o.store.lockPath();
     return new OrcError(
       'REF_LOCKED',
-      `${this.o.store.ref} is locked by ${p}, left ${Math.round(age / 1000)} s ago by a process that did not finish; if no orc or git command is running, remove it: rm '${p}'`,
+      `${this.o.store.ref} is locked by ${p}, left ${(age / 1000).toFixed(1)} s ago by a process that did not finish; if no orc or git command is running, remove it: rm '${p}'`,
       { lock: p, age_ms: age },
     );
   }

@@ -5,7 +5,7 @@ import { OrcError } from '../errors.js';
 import type { DirEntry, StateReader } from '../model/state.js';
 import { parseCommit, serializeCommit, type Commit, type Identity } from './commit.js';
 import { ObjectStore } from './objects.js';
-import { casRef, readRef, refLockAge, type CasResult } from './refs.js';
+import { casRef, readRef, refLockInfo, type CasResult, type RefLockInfo } from './refs.js';
 import type { RepoPaths } from './repo.js';
 import { applyChanges, isTreeMode, parseTree, type FileChanges, type TreeEntry } from './tree.js';
 
@@ -94,8 +94,8 @@ export class GitStore {
     });
   }
 
-  lockAge(): number | null {
-    return refLockAge(this.paths.commonDir, this.ref);
+  lockInfo(): RefLockInfo | null {
+    return refLockInfo(this.paths.commonDir, this.ref);
   }
 
   lockPath(): string {

@@ -1,4 +1,5 @@
 import { fs } from './fs.js';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { OrcError } from '../errors.js';
 
@@ -73,9 +74,13 @@ export function casRef(commonDir: string, ref: string, expected: string | null, 
   }
   let committed = false;
   try {
+    // Who holds the lock, for a process that finds it: a dead holder on this host is reported at once.
+    fs.writeSync(fd, `orc ${process.pid} ${os.hostname()}\n`);
     const current = readRef(commonDir, ref);
     if (current !== expected) return 'moved';
-    fs.writeSync(fd, `${next}\n`);
+    // Git's protocol: the lock holds exactly the new value when it is renamed over the ref.
+    fs.ftruncateSync(fd, 0);
+    fs.writeSync(fd, `${next}\n`, 0);
     fs.closeSync(fd);
     fd = -1;
     if (opts.reflog) {
@@ -93,11 +98,32 @@ export function casRef(commonDir: string, ref: string, expected: string | null, 
   }
 }
 
-/** Age in ms of a ref's lock file, or null when there is none. */
-export function refLockAge(commonDir: string, ref: string, now = Date.now()): number | null {
+export interface RefLockInfo {
+  /** How long ago the lock file was last written. */
+  ageMs: number;
+  /** True when an orc process on this host wrote it and no longer exists. */
+  holderDead: boolean;
+}
+
+/** What is known of a ref's lock file, or null when there is none. */
+export function refLockInfo(commonDir: string, ref: string, now = Date.now()): RefLockInfo | null {
+  const file = path.join(commonDir, `${ref}.lock`);
+  let ageMs: number;
+  let text = '';
   try {
-    return now - fs.statSync(path.join(commonDir, `${ref}.lock`)).mtimeMs;
+    ageMs = now - fs.statSync(file).mtimeMs;
+    text = fs.readFileSync(file, 'utf8');
   } catch {
     return null;
   }
+  const m = /^orc (\d+) (\S+)\n/.exec(text);
+  let holderDead = false;
+  if (m && m[2] === os.hostname()) {
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch (e) {
+      holderDead = (e as NodeJS.ErrnoException).code === 'ESRCH';
+    }
+  }
+  return { ageMs, holderDead };
 }

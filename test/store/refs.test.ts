@@ -60,3 +60,33 @@ describe('compare-and-swap of refs/heads/orc', () => {
     expect(git(repo, 'rev-parse', 'orc')).toBe(c2);
   });
 });
+
+describe('a ref lock left behind', () => {
+  it('names a dead orc holder on this host at once, and a foreign stale lock after 10 s; never hangs', async () => {
+    const { orc } = await import('../helpers.js');
+    const os = await import('node:os');
+    const repo = tmpRepo();
+    expect(orc(repo, ['ws', 'create', 'w']).code).toBe(0);
+    const lock = path.join(repo, '.git', 'refs', 'heads', 'orc.lock');
+    const before = git(repo, 'rev-parse', 'orc');
+    // A SIGKILLed orc leaves its pid in the lock: no wait for the age threshold.
+    fs.writeFileSync(lock, `orc 999999 ${os.hostname()}\n`);
+    let t = Date.now();
+    let r = orc(repo, ['t', 'add', 'w', 'x']);
+    expect(Date.now() - t).toBeLessThan(3000);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`rm '${lock}'`);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    // A lock of unknown origin (git's are empty) counts as stale once it is 10 s old.
+    fs.writeFileSync(lock, '');
+    const old = new Date(Date.now() - 11_000);
+    fs.utimesSync(lock, old, old);
+    t = Date.now();
+    r = orc(repo, ['t', 'add', 'w', 'x']);
+    expect(Date.now() - t).toBeLessThan(3000);
+    expect(r.code).toBe(3);
+    expect(git(repo, 'rev-parse', 'orc')).toBe(before);
+    fs.rmSync(lock);
+    expect(orc(repo, ['t', 'add', 'w', 'x']).code).toBe(0);
+  }, 30_000);
+});
