@@ -257,6 +257,7 @@ export function buildProgram(): Command {
     .action(
       act(async (orc, g, topic: string, content: string[]) => {
         const text = content.length === 1 && content[0] === '-' ? await readStdin() : content.join(' ');
+        // stdin is taken byte for byte; arguments are text.
         const r = await orc.writeKnowledge(topic, text);
         const o = await out();
         if (g.json) o.printJson(r);
@@ -267,12 +268,13 @@ export function buildProgram(): Command {
     .description('print a topic exactly as written')
     .action(
       act(async (orc, g, topic: string) => {
-        const text = await orc.readKnowledge(topic);
-        if (text === null) {
+        const bytes = await orc.readKnowledgeBytes(topic);
+        if (bytes === null) {
           throw new OrcError('NOT_FOUND', `no knowledge topic "${topic}"; see \`orc kb list\``);
         }
-        if (g.json) (await out()).printJson({ topic, content: text });
-        else process.stdout.write(text.endsWith('\n') || !process.stdout.isTTY ? text : `${text}\n`);
+        if (g.json) (await out()).printJson({ topic, content: bytes.toString('utf8') });
+        // Exactly the bytes written; a newline is added only for a person at a terminal.
+        else process.stdout.write(bytes.length && bytes[bytes.length - 1] !== 10 && process.stdout.isTTY ? Buffer.concat([bytes, Buffer.from('\n')]) : bytes);
       }),
     );
   kb.command('list')
@@ -394,10 +396,10 @@ function needAgent(orc: Orc, given: string | undefined): string {
   return agent;
 }
 
-async function readStdin(): Promise<string> {
+async function readStdin(): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 export { CommanderError };

@@ -370,13 +370,14 @@ export const kbWrite = def({
   exclusive: false,
   parse: (r) => {
     const topic = V.checkTopic(r.topic);
-    const content = typeof r.content === 'string' ? r.content : Buffer.isBuffer(r.content) ? r.content.toString('utf8') : undefined;
+    // Knowledge is kept byte for byte: a string is stored as UTF-8, a Buffer as it is.
+    const content = typeof r.content === 'string' ? Buffer.from(r.content, 'utf8') : Buffer.isBuffer(r.content) ? r.content : undefined;
     if (content === undefined) throw invalid('knowledge content is missing; give the text, or - to read it from stdin');
-    if (Buffer.byteLength(content) > V.LIMITS.knowledge) throw invalid(`knowledge content is ${Buffer.byteLength(content)} bytes; the limit is ${V.LIMITS.knowledge}`);
+    if (content.length > V.LIMITS.knowledge) throw invalid(`knowledge content is ${content.length} bytes; the limit is ${V.LIMITS.knowledge}`);
     return { topic, content };
   },
   decide(s, i) {
-    const bytes = Buffer.from(i.content, 'utf8');
+    const bytes = i.content;
     const path = L.knowledgeFile(i.topic);
     const existed = s.read(path) !== null;
     return {

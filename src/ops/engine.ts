@@ -9,8 +9,8 @@ import type { GitStore } from '../store/gitstore.js';
 
 export interface EngineOptions {
   store: GitStore;
-  /** Names this repository's event segments (see GitStore.writerId). */
-  writer: string;
+  /** Names this repository's event segments (see GitStore.writerId); asked only when an op commits. */
+  writer: () => string;
   clock: () => Date;
   /** A ref lock older than this was left by a crashed process. */
   staleLockMs?: number;
@@ -78,7 +78,7 @@ export class Engine {
       if (!changes.has(ORC_JSON) && !readConfigFile(snap)) changes.set(ORC_JSON, initialConfig(now));
       if (decision.event) {
         const event: OrcEvent = { ts: now.toISOString(), agent: who, ...decision.event } as OrcEvent;
-        const seg = appendEvent(snap, event, this.o.writer);
+        const seg = appendEvent(snap, event, this.o.writer());
         changes.set(seg.path, seg.content);
       }
       const ident = identity(who, now);

@@ -82,7 +82,8 @@ export class Orc {
     clock: () => Date,
   ) {
     this.clock = clock;
-    this.engine = new Engine({ store, writer: store.writerId(), clock });
+    let writer: string | undefined;
+    this.engine = new Engine({ store, writer: () => (writer ??= store.writerId()), clock });
   }
 
   get branch(): string {
@@ -106,7 +107,7 @@ export class Orc {
     const def = O.OPS[name];
     if (!def) throw invalid(`unknown op "${name}"`);
     const input = def.parse(raw);
-    const record = name === 'kb.write' ? kbRecord(input as { topic: string; content: string }) : input;
+    const record = name === 'kb.write' ? kbRecord(input as { topic: string; content: Buffer }) : input;
     return this.engine.run(def, input, this.actor(), record) as Promise<OpOutcome<R>>;
   }
 
@@ -225,7 +226,8 @@ export class Orc {
 
   // ------------------------------------------------------------ knowledge
 
-  async writeKnowledge(topic: string, content: string): Promise<{ topic: string; bytes: number }> {
+  /** Stores `content` as given: a string as UTF-8, a Buffer byte for byte. */
+  async writeKnowledge(topic: string, content: string | Buffer): Promise<{ topic: string; bytes: number }> {
     return this.op('kb.write', { topic, content });
   }
 
@@ -233,6 +235,11 @@ export class Orc {
   async readKnowledge(topic: string): Promise<string | null> {
     const buf = this.snap().read(knowledgeFile(checkTopic(topic)));
     return buf ? buf.toString('utf8') : null;
+  }
+
+  /** The topic's exact bytes, or null when there is no such topic. */
+  async readKnowledgeBytes(topic: string): Promise<Buffer | null> {
+    return this.snap().read(knowledgeFile(checkTopic(topic)));
   }
 
   deleteKnowledge(topic: string): Promise<{ topic: string }> {
@@ -330,8 +337,8 @@ export class Orc {
 }
 
 /** Knowledge text is recorded by its blob id: the blob is in the commit's tree, the message stays short. */
-function kbRecord(input: { topic: string; content: string }): unknown {
-  const content = Buffer.from(input.content, 'utf8');
+function kbRecord(input: { topic: string; content: Buffer }): unknown {
+  const content = input.content;
   const oid = crypto.createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
   return { topic: input.topic, content_blob: oid, bytes: content.length };
 }

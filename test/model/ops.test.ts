@@ -125,7 +125,7 @@ describe('input validation (nothing decided on bad input)', () => {
     expect(refused(() => O.kbWrite.parse({ topic, content: 'x' })).code).toBe('INVALID');
   });
   it('accepts folder topics and refuses non-numeric priorities and TTLs', () => {
-    expect(O.kbWrite.parse({ topic: 'notes/setup guide', content: '' })).toEqual({ topic: 'notes/setup guide', content: '' });
+    expect(O.kbWrite.parse({ topic: 'notes/setup guide', content: '' })).toEqual({ topic: 'notes/setup guide', content: Buffer.alloc(0) });
     expect(refused(() => O.taskAdd.parse({ workstream: 'w', id: 'i', title: 't', priority: 'high' })).message).toMatch(/priority must be a whole number/);
     expect(refused(() => O.lockAcquire.parse({ resource: 'r', agent: 'a', ttl_ms: '10s' })).code).toBe('INVALID');
     expect(refused(() => O.taskAdd.parse({ workstream: 'w', id: 'i', title: 'two\nlines' })).code).toBe('INVALID');
