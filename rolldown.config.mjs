@@ -1,6 +1,7 @@
 // Bundles the command line into a few files at build time: Node 20 pays for
 // every ES module it resolves, and one bundle starts ~7 ms faster than the
 // ~20 modules tsc emits (see README, "Dependencies"). The library keeps tsc's output.
+import { chmodSync } from 'node:fs';
 import { defineConfig } from 'rolldown';
 
 export default defineConfig({
@@ -14,5 +15,14 @@ export default defineConfig({
     chunkFileNames: '[name]-[hash].js',
     cleanDir: true,
   },
+  plugins: [
+    {
+      // The bin must be executable straight from a build, so `git orc` finds it through a symlink on PATH.
+      name: 'executable-bin',
+      writeBundle() {
+        chmodSync('dist/bin/orc.js', 0o755);
+      },
+    },
+  ],
   logLevel: 'warn',
 });

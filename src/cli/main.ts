@@ -45,7 +45,6 @@ export function buildProgram(): Command {
     .option('--repo <path>', 'the coordination repo (default: ORC_REPO, then the current directory)')
     .option('--agent <name>', 'the acting agent (default: ORC_AGENT, then git config orc.agent)')
     .version('0.1.0')
-    .showHelpAfterError('(orc --help lists the commands)')
     .enablePositionalOptions()
     .exitOverride();
 
@@ -366,6 +365,7 @@ export function buildProgram(): Command {
     );
 
   addGlobalsToLeaves(program);
+  oneLineErrors(program);
   return program;
 }
 
@@ -386,6 +386,18 @@ function addGlobalsToLeaves(cmd: Command): void {
     if (!has('--repo')) sub.option('--repo <path>', 'the coordination repo');
     if (!has('--agent')) sub.option('--agent <name>', 'the acting agent');
   }
+  oneLineErrors(cmd);
+}
+
+/** Commander's errors as one `orc:` line that says where help is, like every other orc error. */
+function oneLineErrors(cmd: Command): void {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  const where = names.join(' ');
+  cmd.configureOutput({
+    outputError: (str, write) => write(`orc: ${str.replace(/^error:\s*/, '').trim()} (see \`${where} --help\`)\n`),
+  });
+  for (const sub of cmd.commands) oneLineErrors(sub);
 }
 
 function needAgent(orc: Orc, given: string | undefined): string {

@@ -8,9 +8,6 @@ import { CommanderError } from 'commander';
  */
 export function run(build: () => Command): void {
   const program = build();
-  program.configureOutput({
-    writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `orc: ${s.slice(7)}` : s),
-  });
   program.parseAsync(process.argv).then(
     () => {
       process.exit(process.exitCode ?? 0);

@@ -83,13 +83,22 @@ export function casRef(commonDir: string, ref: string, expected: string | null, 
     fs.writeSync(fd, `${next}\n`, 0);
     fs.closeSync(fd);
     fd = -1;
-    if (opts.reflog) {
-      const log = path.join(commonDir, 'logs', ref);
-      fs.mkdirSync(path.dirname(log), { recursive: true });
-      const msg = opts.reflogMessage.replace(/\n/g, ' ');
-      fs.appendFileSync(log, `${expected ?? '0'.repeat(40)} ${next} ${opts.reflogIdent}\t${msg}\n`);
+    try {
+      if (opts.reflog) {
+        const log = path.join(commonDir, 'logs', ref);
+        fs.mkdirSync(path.dirname(log), { recursive: true });
+        const msg = opts.reflogMessage.replace(/\n/g, ' ');
+        fs.appendFileSync(log, `${expected ?? '0'.repeat(40)} ${next} ${opts.reflogIdent}\t${msg}\n`);
+      }
+      fs.renameSync(lock, file);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') {
+        // Git keeps refs as files, so refs/heads/orc cannot exist beside refs/heads/orc/<x>.
+        throw new OrcError('ENV', `cannot create ${ref}: branches named ${ref.replace(/^refs\/heads\//, '')}/… exist; pick another state branch with \`git config orc.branch NAME\``, { ref });
+      }
+      throw e;
     }
-    fs.renameSync(lock, file);
     committed = true;
     return 'ok';
   } finally {
