@@ -117,7 +117,14 @@ export class ObjectStore {
     }
     const data = zlib.deflateSync(Buffer.concat([Buffer.from(`${type} ${content.length}\0`, 'latin1'), content]), { level: 1 });
     const tmp = path.join(dir, `tmp_obj_${process.pid}_${crypto.randomBytes(6).toString('hex')}`);
-    fs.writeFileSync(tmp, data, { mode: 0o444 });
+    try {
+      fs.writeFileSync(tmp, data, { mode: 0o444 });
+    } catch (e) {
+      // `git gc` removes object folders it emptied, even ones this process made before.
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(tmp, data, { mode: 0o444 });
+    }
     try {
       fs.renameSync(tmp, file);
     } catch (e) {

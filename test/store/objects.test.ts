@@ -95,3 +95,18 @@ describe('objects written by orc are git objects', () => {
     expect(hashObject('blob', Buffer.from('blob 3\n'.repeat(4)))).toBe(oids[3]);
   });
 });
+
+describe('a long-lived library across git gc', () => {
+  it('keeps writing after git gc packs and removes the object folders it had made', async () => {
+    const { open } = await import('../../src/index.js');
+    const repo = tmpRepo();
+    const orc = await open({ repo, env: testEnv() });
+    await orc.createWorkstream('w');
+    for (let i = 0; i < 20; i++) await orc.addTask('w', `t${i}`);
+    git(repo, 'gc', '-q', '--prune=now');
+    expect(git(repo, 'count-objects', '-v')).toMatch(/^count: 0$/m);
+    await orc.addTask('w', 'after gc');
+    expect((await orc.listTasks('w')).map((t) => t.title)).toContain('after gc');
+    execFileSync('git', ['fsck', '--strict', '--no-progress'], { cwd: repo, env: testEnv() });
+  });
+});
