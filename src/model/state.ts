@@ -25,6 +25,12 @@ export interface StateReader {
   json<T>(path: string): T | null;
   /** A blob by id, parsed as JSON (cached by id); `path` is for messages. */
   jsonBlob<T>(oid: string, path: string): T;
+  /**
+   * A value derived from the git object `oid` alone, computed once: objects
+   * never change, so the reader may keep it (across processes, too) for as
+   * long as it likes. `kind` names the derivation; values must be JSON.
+   */
+  memo<T>(kind: string, oid: string, compute: () => T): T;
 }
 
 export function corrupt(s: StateReader, path: string, why: string): OrcError {
@@ -64,21 +70,41 @@ export function requireTask(s: StateReader, ws: string, id: string): Task {
   return t;
 }
 
-/** Every task of a workstream (one read per shard folder plus one per task, each cached by blob id). */
-export function listTasksRaw(s: StateReader, ws: string): Task[] {
+function shardTasks(s: StateReader, dir: string): Task[] {
   const out: Task[] = [];
-  const dir = L.tasksDir(ws);
-  for (const shard of s.list(dir)) {
-    if (!shard.dir) continue;
-    for (const f of s.list(`${dir}/${shard.name}`)) {
-      if (f.dir || !f.name.endsWith('.json')) continue;
-      const path = `${dir}/${shard.name}/${f.name}`;
-      const t = s.jsonBlob<Task>(f.oid, path);
-      if (!t || typeof t !== 'object' || typeof t.id !== 'string') throw corrupt(s, path, 'is not a task');
-      out.push(t);
-    }
+  for (const f of s.list(dir)) {
+    if (f.dir || !f.name.endsWith('.json')) continue;
+    const path = `${dir}/${f.name}`;
+    const t = s.jsonBlob<Task>(f.oid, path);
+    if (!t || typeof t !== 'object' || typeof t.id !== 'string') throw corrupt(s, path, 'is not a task');
+    out.push(t);
   }
   return out;
+}
+
+/** Every task of a workstream (one read per shard folder plus one per task, each cached by blob id). */
+export function listTasksRaw(s: StateReader, ws: string): Task[] {
+  const dir = L.tasksDir(ws);
+  return s
+    .list(dir)
+    .filter((shard) => shard.dir)
+    .flatMap((shard) => shardTasks(s, `${dir}/${shard.name}`));
+}
+
+/**
+ * Task counts of a workstream, memoised per shard tree: a shard's tree id
+ * fixes its tasks, and an op changes one shard, so after the first count only
+ * the shards changed since are read again.
+ */
+export function countWorkstreamTasks(s: StateReader, ws: string): TaskCounts {
+  const dir = L.tasksDir(ws);
+  const total = emptyCounts();
+  for (const shard of s.list(dir)) {
+    if (!shard.dir) continue;
+    const c = s.memo('task-counts', shard.oid, () => countTasks(shardTasks(s, `${dir}/${shard.name}`)));
+    for (const k of Object.keys(total) as (keyof TaskCounts)[]) total[k] += c[k] ?? 0;
+  }
+  return total;
 }
 
 export function workstreamNames(s: StateReader): string[] {
@@ -156,7 +182,7 @@ export function countTasks(tasks: Task[]): TaskCounts {
 export function summarizeWorkstream(s: StateReader, name: string): WorkstreamSummary | null {
   const ws = getWorkstream(s, name);
   if (!ws) return null;
-  return { ...ws, task_counts: countTasks(listTasksRaw(s, name)) };
+  return { ...ws, task_counts: countWorkstreamTasks(s, name) };
 }
 
 /** Sorts by priority (1 first), then oldest first, then id: the order `next` picks in. */

@@ -132,14 +132,18 @@ export class Orc {
 
   async listWorkstreams(): Promise<WorkstreamSummary[]> {
     const s = this.snap();
-    return S.workstreamNames(s)
+    const list = S.workstreamNames(s)
       .map((n) => S.summarizeWorkstream(s, n))
       .filter((w): w is WorkstreamSummary => w !== null)
       .sort((a, b) => a.priority - b.priority || a.name.localeCompare(b.name));
+    this.store.flushMemo();
+    return list;
   }
 
   async getWorkstream(name: string): Promise<WorkstreamSummary | null> {
-    return S.summarizeWorkstream(this.snap(), checkName('workstream', name));
+    const w = S.summarizeWorkstream(this.snap(), checkName('workstream', name));
+    this.store.flushMemo();
+    return w;
   }
 
   // ------------------------------------------------------------ tasks
@@ -280,6 +284,7 @@ export class Orc {
       .filter((l) => S.lockIsActive(l, now))
       .map(S.publicLock);
     const knowledge_topics = S.listTopics(s);
+    this.store.flushMemo();
     const tasks = S.emptyCounts();
     for (const w of workstreams) for (const k of Object.keys(tasks) as (keyof typeof tasks)[]) tasks[k] += w.task_counts[k];
     return {

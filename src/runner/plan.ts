@@ -54,10 +54,9 @@ export function buildPlan(s: StateReader, cycle: string, now: Date): PlanData {
     .filter((w) => w !== null)
     .sort((a, b) => a.priority - b.priority || a.name.localeCompare(b.name));
   for (const w of names) {
-    const all = S.listTasksRaw(s, w.name);
     const ready = w.status === 'active' ? claimable(s, w.name, now).filter((t) => t.status === 'pending') : [];
     const best = ready[0];
-    workstreams.push({ name: w.name, description: w.description, priority: w.priority, task_counts: S.countTasks(all), ready: ready.length, pick: best?.id ?? null });
+    workstreams.push({ name: w.name, description: w.description, priority: w.priority, task_counts: S.countWorkstreamTasks(s, w.name), ready: ready.length, pick: best?.id ?? null });
     if (best) {
       picks.push({
         workstream: w.name,

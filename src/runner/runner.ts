@@ -8,8 +8,10 @@ export async function plan(orc: Orc, opts: { dryRun?: boolean; now?: Date } = {}
   if (opts.dryRun) {
     const snap = orc.store.snapshot(orc.store.tip());
     const d = planOp.decide(snap, input, { actor: orc.agent ?? 'system', now, settings: { lease_ms: 0, lock_ttl_ms: 0, agent_stale_ms: 0 } });
+    orc.store.flushMemo();
     return { ...d.result, commit: null };
   }
   const out = await orc.engine.run(planOp, input, orc.agent ?? 'system');
+  orc.store.flushMemo();
   return { ...out.result, commit: out.commit };
 }

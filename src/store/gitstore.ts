@@ -37,6 +37,10 @@ export class GitStore {
   readonly objects: ObjectStore;
   private readonly trees = new Lru<TreeEntry[]>(50_000);
   private readonly parsed = new Lru<unknown>(50_000);
+  private readonly memos = new Lru<unknown>(100_000);
+  private disk: Map<string, unknown> | undefined;
+  private diskDirty = false;
+  private readonly diskUsed = new Set<string>();
 
   constructor(
     readonly paths: RepoPaths,
@@ -79,6 +83,69 @@ export class GitStore {
     return v;
   }
 
+  /** orc's own files in the git dir: the writer id and the memo cache. Never part of the state. */
+  private orcDir(): string {
+    return path.join(this.paths.commonDir, 'orc');
+  }
+
+  private loadDisk(): Map<string, unknown> {
+    if (!this.disk) {
+      this.disk = new Map();
+      try {
+        const data = JSON.parse(fs.readFileSync(path.join(this.orcDir(), 'memo.json'), 'utf8')) as { v?: number; entries?: Record<string, unknown> };
+        if (data.v === 1 && data.entries && typeof data.entries === 'object') for (const [k, v] of Object.entries(data.entries)) this.disk.set(k, v);
+      } catch {
+        /* no cache yet, or unreadable: it is only a cache */
+      }
+    }
+    return this.disk;
+  }
+
+  /**
+   * A value derived from one immutable git object, computed at most once per
+   * process and kept across processes in <git dir>/orc/memo.json (saved by
+   * flushMemo). Objects never change, so an entry can never be stale.
+   */
+  memo<T>(kind: string, oid: string, compute: () => T): T {
+    const key = `${kind}:${oid}`;
+    let v = this.memos.get(key) as T | undefined;
+    if (v === undefined) {
+      const disk = this.loadDisk();
+      if (disk.has(key)) {
+        v = disk.get(key) as T;
+      } else {
+        v = compute();
+        this.diskDirty = true;
+      }
+      this.memos.set(key, v);
+    }
+    this.diskUsed.add(key);
+    return v;
+  }
+
+  /** Saves the memo entries used since the last flush, if any were new; best effort, atomic by rename. */
+  flushMemo(): void {
+    const used = [...this.diskUsed];
+    this.diskUsed.clear();
+    if (!this.diskDirty) return;
+    this.diskDirty = false;
+    const entries: Record<string, unknown> = {};
+    for (const k of used) {
+      const v = this.memos.get(k);
+      if (v !== undefined) entries[k] = v;
+    }
+    try {
+      fs.mkdirSync(this.orcDir(), { recursive: true });
+      const file = path.join(this.orcDir(), 'memo.json');
+      const tmp = `${file}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, JSON.stringify({ v: 1, entries }));
+      fs.renameSync(tmp, file);
+      this.disk = new Map(Object.entries(entries));
+    } catch {
+      /* a read-only repo still works, just without the cache */
+    }
+  }
+
   /** Writes the tree `baseTree` + `changes` and a commit of it; returns the commit id. Does not move the ref. */
   writeCommit(baseTree: string | null, changes: FileChanges, parents: string[], author: Identity, message: string): string {
     const tree = applyChanges(this.objects, baseTree, changes, (oid) => this.readTree(oid)) ?? this.objects.write('tree', Buffer.alloc(0));
@@ -108,7 +175,7 @@ export class GitStore {
    * file and their branches merge cleanly.
    */
   writerId(): string {
-    const file = path.join(this.paths.commonDir, 'orc-writer-id');
+    const file = path.join(this.orcDir(), 'writer-id');
     try {
       const v = fs.readFileSync(file, 'utf8').trim();
       if (/^[0-9a-z]{4,16}$/.test(v)) return v;
@@ -116,6 +183,7 @@ export class GitStore {
       /* first use */
     }
     const id = crypto.randomBytes(5).toString('hex');
+    fs.mkdirSync(this.orcDir(), { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, `${id}\n`);
     try {
@@ -170,6 +238,10 @@ export class Snapshot implements StateReader {
     const e = this.entry(p);
     if (!e || isTreeMode(e.mode)) return null;
     return this.jsonBlob<T>(e.oid, p);
+  }
+
+  memo<T>(kind: string, oid: string, compute: () => T): T {
+    return this.store.memo(kind, oid, compute);
   }
 
   jsonBlob<T>(oid: string, p: string): T {

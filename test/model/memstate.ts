@@ -32,6 +32,10 @@ export class MemState implements StateReader {
     return JSON.parse(this.files.get(oid)!.toString()) as T;
   }
 
+  memo<T>(_kind: string, _oid: string, compute: () => T): T {
+    return compute(); // paths are not content ids here, so nothing can be kept
+  }
+
   /** Applies a decision's changes, as a commit would. */
   apply<R>(d: Decision<R>): R {
     for (const [p, c] of d.changes) {
