@@ -3,8 +3,8 @@ import { corrupt, type StateReader } from './state.js';
 import type { OrcEvent } from './types.js';
 
 /** A segment is closed once it holds this many lines or bytes, so rewriting it per op stays cheap. */
-export const SEGMENT_MAX_LINES = 500;
-export const SEGMENT_MAX_BYTES = 256 * 1024;
+export const SEGMENT_MAX_LINES = 200;
+export const SEGMENT_MAX_BYTES = 64 * 1024;
 
 const SEGMENT = /^([0-9a-z]+)-(\d+)\.jsonl$/;
 

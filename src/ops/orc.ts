@@ -172,9 +172,11 @@ export class Orc {
       .map((t) => S.withLease(t, t.assigned_to ? agents.get(t.assigned_to) ?? null : null));
   }
 
+  /** The task, or null if the workstream has no such task; NOT_FOUND if there is no such workstream. */
   async getTask(workstream: string, id: string): Promise<Task | null> {
     const s = this.snap();
-    const t = S.getTask(s, checkName('workstream', workstream), checkName('task', id));
+    S.requireWorkstream(s, checkName('workstream', workstream));
+    const t = S.getTask(s, workstream, checkName('task', id));
     return t && S.withLease(t, t.assigned_to ? S.getAgent(s, t.assigned_to) : null);
   }
 
