@@ -91,8 +91,12 @@ export class Engine {
       this.stats.retries++;
       if (res === 'busy') {
         const lock = store.lockInfo();
-        // A holder seen dead may still be us racing its last write: only trust it twice in a row.
-        if (lock && (lock.ageMs > this.staleLockMs || (lock.holderDead && deadSeen++ > 0))) throw this.staleLock(lock.ageMs);
+        if (lock && lock.ageMs > this.staleLockMs) throw this.staleLock(lock.ageMs);
+        // A dead holder is trusted only when seen twice in a row, with nothing alive in between.
+        deadSeen = lock?.holderDead ? deadSeen + 1 : 0;
+        if (deadSeen >= 2) throw this.staleLock(lock?.ageMs ?? 0);
+      } else {
+        deadSeen = 0;
       }
       if (Date.now() - started > this.deadlineMs) {
         throw new OrcError('CONTENTION', `gave up on ${op.name} after ${attempt} lost races in ${Math.round((Date.now() - started) / 1000)} s; too many writers on ${store.ref}, try again`, { attempts: attempt });

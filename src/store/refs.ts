@@ -117,10 +117,10 @@ export interface RefLockInfo {
 /** What is known of a ref's lock file, or null when there is none. */
 export function refLockInfo(commonDir: string, ref: string, now = Date.now()): RefLockInfo | null {
   const file = path.join(commonDir, `${ref}.lock`);
-  let ageMs: number;
+  let st: import('node:fs').Stats;
   let text = '';
   try {
-    ageMs = now - fs.statSync(file).mtimeMs;
+    st = fs.statSync(file);
     text = fs.readFileSync(file, 'utf8');
   } catch {
     return null;
@@ -133,6 +133,15 @@ export function refLockInfo(commonDir: string, ref: string, now = Date.now()): R
     } catch (e) {
       holderDead = (e as NodeJS.ErrnoException).code === 'ESRCH';
     }
+    if (holderDead) {
+      // The holder may have finished (renamed the lock away) and exited since we read it: only the same file counts.
+      try {
+        const again = fs.statSync(file);
+        holderDead = again.ino === st.ino && again.mtimeMs === st.mtimeMs;
+      } catch {
+        return null;
+      }
+    }
   }
-  return { ageMs, holderDead };
+  return { ageMs: now - st.mtimeMs, holderDead };
 }
