@@ -29,7 +29,7 @@ function act(fn: Action) {
   return async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
     const g = globals(cmd);
-    const orc = await open({ repo: g.repo, agent: g.agent });
+    const orc = await open({ repo: g.repo, agent: g.agent, onWarning: (m) => process.stderr.write(`orc: ${m}\n`) });
     const code = await (fn as (...a: unknown[]) => Promise<void | number>)(orc, g, ...args.slice(0, -1));
     if (typeof code === 'number') process.exitCode = code;
   };
@@ -51,12 +51,33 @@ export function buildProgram(argv?: string[]): Command {
   const initCmd = (): void => {
     program
       .command('init')
-      .description('create the state branch (every op also creates it on first use)')
+      .description('create the state branch (every op also creates it on first use); --remote makes a git remote the point of order')
+      .option('--remote <name>', 'a git remote shared by every host: claims and locks are decided there')
+      .action(
+        act(async (orc, g, opts: { remote?: string }) => {
+          if (opts.remote) {
+            const r = await orc.initRemote(opts.remote);
+            if (g.json) output.printJson({ branch: orc.branch, ...r });
+            else output.print(`orc.remote = ${r.remote}; ${output.syncText(r.report)}`);
+            return r.report.refused.length ? 1 : 0;
+          }
+          const created = await orc.init();
+          if (g.json) output.printJson({ created, branch: orc.branch });
+          else output.print(created ? `created branch ${orc.branch}` : `branch ${orc.branch} already set up`);
+        }),
+      );
+  };
+
+  const syncCmd = (): void => {
+    program
+      .command('sync')
+      .description('fetch the state branch from the remote, replay what only this host has, push; prints what came in and went out')
       .action(
         act(async (orc, g) => {
-          const created = await orc.init();
-          if (g.json) (await out()).printJson({ created, branch: orc.branch });
-          else (await out()).print(created ? `created branch ${orc.branch}` : `branch ${orc.branch} already set up`);
+          const r = await orc.sync();
+          if (g.json) output.printJson(r);
+          else output.print(output.syncText(r));
+          return r.refused.length ? 1 : 0;
         }),
       );
   };
@@ -379,6 +400,7 @@ export function buildProgram(argv?: string[]): Command {
   // unless help or an unknown command needs them all (it saves ~2 ms a run).
   const groups: [string[], () => void][] = [
     [['init'], initCmd],
+    [['sync'], syncCmd],
     [['status'], statusCmd],
     [['ws', 'workstream'], wsCmd],
     [['t', 'task'], tCmd],

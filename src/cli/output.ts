@@ -1,6 +1,7 @@
 import { relativeTime, describeEvent } from '../ops/status-text.js';
 import type { Agent, Lock, OrcEvent, Task, WorkstreamSummary } from '../model/types.js';
 import type { LogEntry } from '../ops/orc.js';
+import type { SyncReport } from '../ops/sync.js';
 
 /** Writes one JSON value, the whole of stdout in --json mode. */
 export function printJson(v: unknown): void {
@@ -71,4 +72,15 @@ export function eventsText(list: OrcEvent[]): string {
 export function logText(list: LogEntry[]): string {
   if (!list.length) return 'no history yet';
   return list.map((e) => `${e.commit.slice(0, 12)}  ${e.time}  ${e.author.padEnd(12)}  ${e.summary}`).join('\n');
+}
+
+export function syncText(r: SyncReport): string {
+  const lines = [
+    `synced ${r.branch} with ${r.remote}: ${r.came_in} commit${r.came_in === 1 ? '' : 's'} came in, ${r.went_out} went out${r.replayed ? ` (${r.replayed} replayed onto the remote's tip)` : ''}${r.remote_tip ? `; remote at ${r.remote_tip.slice(0, 12)}` : ''}`,
+  ];
+  for (const x of r.refused) {
+    lines.push(`REFUSED on replay: ${x.op ?? 'commit'} by ${x.agent ?? '?'} (${x.commit.slice(0, 12)}): ${x.reason}`);
+    lines.push(`  kept as refs/orc/refused/${x.commit} and as an op_replay_refused event; input: ${JSON.stringify(x.input)}`);
+  }
+  return lines.join('\n');
 }

@@ -1,7 +1,7 @@
 import { OrcError } from '../errors.js';
 import { appendEvent } from '../model/events.js';
 import { ORC_JSON } from '../model/layout.js';
-import { initialConfig, type OpDef } from '../model/ops.js';
+import { initialConfig, type Decision, type OpDef } from '../model/ops.js';
 import { readConfigFile, settingsOf } from '../model/state.js';
 import type { OrcEvent } from '../model/types.js';
 import type { Identity } from '../store/commit.js';
@@ -18,12 +18,21 @@ export interface EngineOptions {
   deadlineMs?: number;
 }
 
+export interface Prepared<R> {
+  decision: Decision<R>;
+  commit: string | null;
+  ident: Identity;
+}
+
 export interface OpOutcome<R> {
   result: R;
   /** The commit that recorded the op, or null when it changed nothing. */
   commit: string | null;
   /** How many times the op was decided (1 = no lost race). */
   attempts: number;
+  /** With a remote: whether the op reached it, and why not. */
+  published?: boolean;
+  unpublishedReason?: string;
 }
 
 /** Counters since the engine was made, for benchmarks and diagnostics. */
@@ -61,6 +70,30 @@ export class Engine {
     this.deadlineMs = o.deadlineMs ?? 120_000;
   }
 
+  /**
+   * Decides `op` on the state at `base` and writes (but does not publish) a
+   * commit of it whose parent is `base`. `commit` is null when the op changes
+   * nothing. Throws the op's refusal.
+   */
+  prepare<I, R>(op: OpDef<I, R>, input: I, actor: string, record: unknown, base: string | null, now: Date = this.o.clock()): Prepared<R> {
+    const { store } = this.o;
+    const snap = store.snapshot(base);
+    const decision = op.decide(snap, input, { actor, now, settings: settingsOf(snap) });
+    if (decision.event === null && decision.changes.size === 0) return { decision, commit: null, ident: identity(actor, now) };
+    const who = decision.actor ?? actor;
+    const changes = new Map(decision.changes);
+    if (!changes.has(ORC_JSON) && !readConfigFile(snap)) changes.set(ORC_JSON, initialConfig(now));
+    if (decision.event) {
+      const event: OrcEvent = { ts: now.toISOString(), agent: who, ...decision.event } as OrcEvent;
+      const seg = appendEvent(snap, event, this.o.writer());
+      changes.set(seg.path, seg.content);
+    }
+    const ident = identity(who, now);
+    const commit = store.writeCommit(snap.tree, changes, base ? [base] : [], ident, opMessage(decision.summary, op.name, who, record, now));
+    return { decision, commit, ident };
+  }
+
+  /** Runs an op on the local branch: prepare on the tip, then compare-and-swap, again on a lost race. */
   async run<I, R>(op: OpDef<I, R>, input: I, actor: string, record: unknown = input): Promise<OpOutcome<R>> {
     const { store } = this.o;
     const started = Date.now();
@@ -68,42 +101,46 @@ export class Engine {
     this.stats.ops++;
     for (let attempt = 1; ; attempt++) {
       const tip = store.tip();
-      const snap = store.snapshot(tip);
-      const now = this.o.clock();
-      const decision = op.decide(snap, input, { actor, now, settings: settingsOf(snap) });
-      if (decision.event === null && decision.changes.size === 0) return { result: decision.result, commit: null, attempts: attempt };
-
-      const who = decision.actor ?? actor;
-      const changes = new Map(decision.changes);
-      if (!changes.has(ORC_JSON) && !readConfigFile(snap)) changes.set(ORC_JSON, initialConfig(now));
-      if (decision.event) {
-        const event: OrcEvent = { ts: now.toISOString(), agent: who, ...decision.event } as OrcEvent;
-        const seg = appendEvent(snap, event, this.o.writer());
-        changes.set(seg.path, seg.content);
-      }
-      const ident = identity(who, now);
-      const commit = store.writeCommit(snap.tree, changes, tip ? [tip] : [], ident, opMessage(decision.summary, op.name, who, record, now));
+      const { decision, commit, ident } = this.prepare(op, input, actor, record, tip);
+      if (!commit) return { result: decision.result, commit: null, attempts: attempt };
       const res = store.cas(tip, commit, ident, decision.summary);
       if (res === 'ok') {
         this.stats.commits++;
         return { result: decision.result, commit, attempts: attempt };
       }
       this.stats.retries++;
-      if (res === 'busy') {
-        const lock = store.lockInfo();
-        if (lock && lock.ageMs > this.staleLockMs) throw this.staleLock(lock.ageMs);
-        // A dead holder is trusted only when seen twice in a row, with nothing alive in between.
-        deadSeen = lock?.holderDead ? deadSeen + 1 : 0;
-        if (deadSeen >= 2) throw this.staleLock(lock?.ageMs ?? 0);
-      } else {
-        deadSeen = 0;
-      }
-      if (Date.now() - started > this.deadlineMs) {
-        throw new OrcError('CONTENTION', `gave up on ${op.name} after ${attempt} lost races in ${Math.round((Date.now() - started) / 1000)} s; too many writers on ${store.ref}, try again`, { attempts: attempt });
-      }
-      // Jittered backoff, growing with lost races, so that racers spread out instead of colliding again.
-      await sleep(Math.random() * Math.min(100, (res === 'busy' ? 2 : 4) * Math.min(attempt, 25)));
+      await this.backoff(res, attempt, started, op.name, () => deadSeen, (v) => (deadSeen = v));
     }
+  }
+
+  /** Moves the local branch by compare-and-swap, waiting out other writers; 'moved' if it no longer holds `expected`. */
+  async moveLocal(expected: string | null, next: string, ident: Identity, summary: string): Promise<'ok' | 'moved'> {
+    const started = Date.now();
+    let deadSeen = 0;
+    for (let attempt = 1; ; attempt++) {
+      const res = this.o.store.cas(expected, next, ident, summary);
+      if (res !== 'busy') return res;
+      await this.backoff(res, attempt, started, 'sync', () => deadSeen, (v) => (deadSeen = v));
+    }
+  }
+
+  /** After a lost race: notice a lock left by a crash, give up past the deadline, else sleep a jittered while. */
+  private async backoff(res: 'moved' | 'busy', attempt: number, started: number, what: string, getDead: () => number, setDead: (n: number) => void): Promise<void> {
+    const { store } = this.o;
+    if (res === 'busy') {
+      const lock = store.lockInfo();
+      if (lock && lock.ageMs > this.staleLockMs) throw this.staleLock(lock.ageMs);
+      // A dead holder is trusted only when seen twice in a row, with nothing alive in between.
+      setDead(lock?.holderDead ? getDead() + 1 : 0);
+      if (getDead() >= 2) throw this.staleLock(lock?.ageMs ?? 0);
+    } else {
+      setDead(0);
+    }
+    if (Date.now() - started > this.deadlineMs) {
+      throw new OrcError('CONTENTION', `gave up on ${what} after ${attempt} lost races in ${Math.round((Date.now() - started) / 1000)} s; too many writers on ${store.ref}, try again`, { attempts: attempt });
+    }
+    // Jittered backoff, growing with lost races, so that racers spread out instead of colliding again.
+    await sleep(Math.random() * Math.min(100, (res === 'busy' ? 2 : 4) * Math.min(attempt, 25)));
   }
 
   private staleLock(age: number): OrcError {

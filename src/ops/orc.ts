@@ -3,6 +3,7 @@ import { OrcError, invalid } from '../errors.js';
 import { queryEvents, type EventQuery } from '../model/events.js';
 import { knowledgeFile } from '../model/layout.js';
 import * as O from '../model/ops.js';
+import type { OpDef } from '../model/ops.js';
 import * as S from '../model/state.js';
 import type { Agent, Lock, OrcEvent, Task, TaskStatus, Workstream, WorkstreamSummary } from '../model/types.js';
 import { checkName, checkTopic } from '../model/validate.js';
@@ -11,6 +12,9 @@ import { isTrue, last, loadConfig } from '../store/config.js';
 import { GitStore, type Snapshot } from '../store/gitstore.js';
 import { discoverRepo, type RepoPaths } from '../store/repo.js';
 import { Engine, type EngineStats, type OpOutcome } from './engine.js';
+import { Sync, type SyncReport } from './sync.js';
+import { aheadBehind, fetchBranch, remoteExists, setConfig } from '../store/gitcli.js';
+import { readRef } from '../store/refs.js';
 import { renderStatusText } from './status-text.js';
 
 export interface OpenOptions {
@@ -23,6 +27,8 @@ export interface OpenOptions {
   /** The clock (tests inject a fixed one). */
   clock?: () => Date;
   env?: NodeJS.ProcessEnv;
+  /** Told of things worth a line on stderr that are not failures (an op not yet published to the remote). */
+  onWarning?: (message: string) => void;
 }
 
 export interface AddTaskOptions {
@@ -42,6 +48,8 @@ export interface Status {
   active_locks: Lock[];
   recent_events: OrcEvent[];
   knowledge_topics: string[];
+  /** With a remote: how far the local branch is from the remote's, as of the last fetch. */
+  remote: { name: string; tracking: string | null; ahead: number; behind: number } | null;
   summary: {
     workstreams: number;
     tasks: { pending: number; in_progress: number; done: number; failed: number; total: number };
@@ -74,16 +82,21 @@ export function newTaskId(now: Date): string {
 export class Orc {
   readonly engine: Engine;
   private readonly clock: () => Date;
+  /** Set when `orc.remote` names a remote: it is then the point of order. */
+  readonly remote: Sync | null;
 
   constructor(
     readonly store: GitStore,
     /** The acting agent for ops that do not name one, or null. */
     readonly agent: string | null,
     clock: () => Date,
+    remote: string | null = null,
+    private readonly warn: (message: string) => void = () => {},
   ) {
     this.clock = clock;
     let writer: string | undefined;
     this.engine = new Engine({ store, writer: () => (writer ??= store.writerId()), clock });
+    this.remote = remote ? new Sync(store, this.engine, remote, this.branch, clock) : null;
   }
 
   get branch(): string {
@@ -108,11 +121,64 @@ export class Orc {
     if (!def) throw invalid(`unknown op "${name}"`);
     const input = def.parse(raw);
     const record = name === 'kb.write' ? kbRecord(input as { topic: string; content: Buffer }) : input;
-    return this.engine.run(def, input, this.actor(), record) as Promise<OpOutcome<R>>;
+    return this.runDef(def as OpDef<unknown, R>, input, record);
+  }
+
+  /**
+   * Runs a parsed op. Without a remote: on the local branch. With one, an
+   * exclusive op succeeds only once the remote accepted it (exit 3 when it
+   * can't be reached); any other op commits locally and is then published,
+   * or left for the next sync with a warning.
+   */
+  async runDef<I, R>(def: OpDef<I, R>, input: I, record: unknown = input): Promise<OpOutcome<R>> {
+    if (this.remote && def.exclusive) return this.remote.runExclusive(def, input, this.actor(), record);
+    const out = await this.engine.run(def, input, this.actor(), record);
+    if (this.remote && out.commit) {
+      try {
+        await this.remote.sync();
+        out.published = true;
+      } catch (e) {
+        if (!(e instanceof OrcError)) throw e;
+        out.published = false;
+        out.unpublishedReason = e.message;
+        this.warn(`committed locally, not yet published to "${this.remote.remote}": ${e.message.split(';')[0]}; \`orc sync\` publishes it`);
+      }
+    }
+    return out;
+  }
+
+  /** Fetches, replays and pushes the branch through the remote (`orc sync`). */
+  async sync(): Promise<SyncReport> {
+    if (!this.remote) throw new OrcError('USAGE', 'no remote is set for orc; set one with `orc init --remote NAME`');
+    return this.remote.sync();
+  }
+
+  /**
+   * Makes `name` the point of order (git config orc.remote) and brings the
+   * branch in line with it: fetched if the remote has it, published if not.
+   */
+  async initRemote(name: string): Promise<{ remote: string; report: SyncReport }> {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw invalid(`remote name ${JSON.stringify(name)} is not valid`);
+    if (!(await remoteExists(this.store.paths, name))) {
+      throw new OrcError('USAGE', `no git remote "${name}"; add it first: git remote add ${name} URL`, { remote: name });
+    }
+    const remoteTip = await fetchBranch(this.store.paths, name, this.branch);
+    if (!remoteTip && !this.store.tip()) await this.engine.run(O.init, {}, this.actor());
+    await setConfig(this.store.paths, 'orc.remote', name);
+    const sync = new Sync(this.store, this.engine, name, this.branch, this.clock);
+    return { remote: name, report: await sync.sync() };
   }
 
   private async op<R>(name: string, raw: Record<string, unknown>): Promise<R> {
     return (await this.run<R>(name, raw)).result;
+  }
+
+  private async remoteStatus(): Promise<Status['remote']> {
+    if (!this.remote) return null;
+    const tracking = readRef(this.store.paths.commonDir, `refs/remotes/${this.remote.remote}/${this.branch}`);
+    const local = this.store.tip();
+    const ab = tracking && local ? await aheadBehind(this.store.paths, local, tracking) : { ahead: local ? -1 : 0, behind: tracking ? -1 : 0 };
+    return { name: this.remote.remote, tracking, ...ab };
   }
 
   private snap(): Snapshot {
@@ -298,6 +364,7 @@ export class Orc {
       active_locks,
       recent_events: queryEvents(s, { last: 20 }),
       knowledge_topics,
+      remote: await this.remoteStatus(),
       summary: {
         workstreams: workstreams.length,
         tasks,
@@ -365,5 +432,6 @@ export async function open(opts: OpenOptions = {}): Promise<Orc> {
   const store = new GitStore(paths, `refs/heads/${branch}`, reflog);
   const named = opts.agent ?? (env.ORC_AGENT || undefined) ?? last(cfg, 'orc.agent');
   const agent = named ? checkName('agent', named) : null;
-  return new Orc(store, agent, opts.clock ?? (() => new Date()));
+  const remote = last(cfg, 'orc.remote') || null;
+  return new Orc(store, agent, opts.clock ?? (() => new Date()), remote, opts.onWarning);
 }

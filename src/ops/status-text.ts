@@ -26,6 +26,11 @@ export function renderStatusText(st: Status, now: Date): string {
   const t = st.summary.tasks;
   lines.push(`orc status — branch ${st.branch}${st.commit ? ` @ ${st.commit.slice(0, 12)}` : ' (not created yet: it is made by the first op or `orc init`)'}`);
   lines.push(`${st.summary.workstreams} workstreams · ${t.total} tasks (${t.pending} pending, ${t.in_progress} in progress, ${t.done} done, ${t.failed} failed) · ${st.summary.agents} agents · ${st.summary.active_locks} locks · ${st.summary.knowledge_topics} topics`);
+  if (st.remote) {
+    const r = st.remote;
+    const where = r.tracking === null ? 'not fetched yet' : r.ahead === 0 && r.behind === 0 ? 'in sync' : `${r.ahead} ahead, ${r.behind} behind`;
+    lines.push(`remote ${r.name}: ${where} (as of the last fetch; orc sync publishes and fetches)`);
+  }
   lines.push('', `Workstreams (${st.workstreams.length})`);
   if (!st.workstreams.length) lines.push('  none yet: orc ws create NAME [DESCRIPTION] [PRIORITY]');
   for (const w of st.workstreams) {

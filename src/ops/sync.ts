@@ -1,0 +1,215 @@
+import { OrcError } from '../errors.js';
+import { OPS, eventLog, type OpDef } from '../model/ops.js';
+import { trailers } from '../store/commit.js';
+import type { GitStore } from '../store/gitstore.js';
+import { commitsSince, fetchBranch, isAncestor, pushBranch, updateRef } from '../store/gitcli.js';
+import { identity, type Engine, type OpOutcome } from './engine.js';
+
+/** An op that was committed on one side and refused when replayed on the remote's tip. */
+export interface RefusedReplay {
+  commit: string;
+  op: string | null;
+  agent: string | null;
+  input: unknown;
+  reason: string;
+}
+
+export interface SyncReport {
+  remote: string;
+  branch: string;
+  /** The remote's tip after the sync (what local now matches or is ahead of). */
+  remote_tip: string | null;
+  /** Commits that came in from the remote. */
+  came_in: number;
+  /** Local commits published to the remote (replayed ones included). */
+  went_out: number;
+  replayed: number;
+  refused: RefusedReplay[];
+}
+
+interface RecordedOp {
+  op: string;
+  agent: string;
+  at: string;
+  input: Record<string, unknown>;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * The remote as the point of order (DESIGN.md "Across hosts"). Exclusive ops
+ * are decided on the remote's tip and pushed with a lease on it; local commits
+ * the remote lacks are replayed from their Orc-Op trailers onto its tip; a
+ * replay the new state refuses is recorded on the branch, never dropped.
+ */
+export class Sync {
+  constructor(
+    private readonly store: GitStore,
+    private readonly engine: Engine,
+    readonly remote: string,
+    readonly branch: string,
+    private readonly clock: () => Date,
+  ) {}
+
+  private get repo() {
+    return this.store.paths;
+  }
+
+  private fetch(): Promise<string | null> {
+    return fetchBranch(this.repo, this.remote, this.branch);
+  }
+
+  /** Fetch, replay what only this side has, push, and bring the local branch to the result. */
+  async sync(): Promise<SyncReport> {
+    const report: SyncReport = { remote: this.remote, branch: this.branch, remote_tip: null, came_in: 0, went_out: 0, replayed: 0, refused: [] };
+    let remote = await this.fetch();
+    for (let attempt = 1; attempt <= 50; attempt++) {
+      const local = this.store.tip();
+      report.remote_tip = remote;
+      if (local === remote) return report;
+      if (remote === null) {
+        // The remote has no state yet: publish ours.
+        if ((await pushBranch(this.repo, this.remote, this.branch, local!, null)) === 'ok') {
+          report.went_out += (await commitsSince(this.repo, null, local!)).length;
+          report.remote_tip = local;
+          return report;
+        }
+      } else if (local === null || (await isAncestor(this.repo, local, remote))) {
+        const n = (await commitsSince(this.repo, local, remote)).length;
+        if ((await this.engine.moveLocal(local, remote, identity('orc', this.clock()), `sync from ${this.remote}`)) === 'ok') {
+          report.came_in += n;
+          return report;
+        }
+        continue; // a local op landed meanwhile: look again
+      } else if (await isAncestor(this.repo, remote, local)) {
+        const n = (await commitsSince(this.repo, remote, local)).length;
+        if ((await pushBranch(this.repo, this.remote, this.branch, local, remote)) === 'ok') {
+          report.went_out += n;
+          report.remote_tip = local;
+          return report;
+        }
+      } else {
+        // Diverged: our commits the remote lacks are replayed onto its tip, then published.
+        const came = (await commitsSince(this.repo, local, remote)).length;
+        const ours = await commitsSince(this.repo, remote, local);
+        const r = await this.replay(ours, remote);
+        if ((await pushBranch(this.repo, this.remote, this.branch, r.tip, remote)) === 'ok') {
+          report.came_in += came;
+          report.went_out += ours.length;
+          report.replayed += r.replayed;
+          report.refused.push(...r.refused);
+          report.remote_tip = r.tip;
+          await this.adoptLocal(local, r.tip);
+          return report;
+        }
+      }
+      await sleep(Math.random() * Math.min(200, 10 * attempt));
+      remote = await this.fetch();
+    }
+    throw new OrcError('CONTENTION', `could not sync with "${this.remote}" after 50 rounds; too many writers, try again`);
+  }
+
+  /**
+   * An exclusive op: decided on the remote's tip and successful only once the
+   * remote accepted it. A rejected push (someone else got there first) means
+   * fetch and decide again.
+   */
+  async runExclusive<I, R>(def: OpDef<I, R>, input: I, actor: string, record: unknown): Promise<OpOutcome<R>> {
+    for (let attempt = 1; attempt <= 100; attempt++) {
+      const { remote_tip: base } = await this.sync();
+      const prepared = this.engine.prepare(def, input, actor, record, base);
+      if (!prepared.commit) return { result: prepared.decision.result, commit: null, attempts: attempt, published: true };
+      this.engine.stats.ops++;
+      if ((await pushBranch(this.repo, this.remote, this.branch, prepared.commit, base)) === 'ok') {
+        this.engine.stats.commits++;
+        await this.adoptLocal(base, prepared.commit);
+        return { result: prepared.decision.result, commit: prepared.commit, attempts: attempt, published: true };
+      }
+      this.engine.stats.retries++;
+      await sleep(Math.random() * Math.min(200, 10 * attempt));
+    }
+    throw new OrcError('CONTENTION', `gave up on ${def.name} after 100 rejected pushes to "${this.remote}"; try again`);
+  }
+
+  /**
+   * Moves the local branch from `from` to `to`, which the remote now holds. If
+   * local ops landed on top of `from` meanwhile, they are replayed onto `to`
+   * (locally; the next sync publishes them).
+   */
+  private async adoptLocal(from: string | null, to: string): Promise<void> {
+    let expected = from;
+    let target = to;
+    for (;;) {
+      const local = this.store.tip();
+      if (local === target) return;
+      if (local === expected) {
+        if ((await this.engine.moveLocal(expected, target, identity('orc', this.clock()), `sync with ${this.remote}`)) === 'ok') return;
+        continue;
+      }
+      if (local !== null && expected !== null && (await isAncestor(this.repo, expected, local))) {
+        const extra = await commitsSince(this.repo, expected, local);
+        const r = await this.replay(extra, target);
+        expected = local;
+        target = r.tip;
+        continue;
+      }
+      // Local went somewhere unrelated (moved by hand): leave it to the next sync.
+      return;
+    }
+  }
+
+  /** Replays `commits` (oldest first) onto `base`, from their Orc-Op trailers. */
+  private async replay(commits: string[], base: string): Promise<{ tip: string; replayed: number; refused: RefusedReplay[] }> {
+    let tip = base;
+    let replayed = 0;
+    const refused: RefusedReplay[] = [];
+    for (const oid of commits) {
+      const c = this.store.readCommit(oid);
+      if (c.parents.length > 1) continue; // a merge made by hand: its sides are replayed on their own
+      const raw = trailers(c.message, 'Orc-Op')[0];
+      let rec: RecordedOp | null = null;
+      try {
+        rec = raw ? (JSON.parse(raw) as RecordedOp) : null;
+      } catch {
+        rec = null;
+      }
+      const fail = (reason: string) => refused.push({ commit: oid, op: rec?.op ?? null, agent: rec?.agent ?? c.author.name, input: rec?.input ?? null, reason });
+      if (!rec) {
+        fail('not an orc op (no readable Orc-Op trailer); its change was not replayed');
+        continue;
+      }
+      const def = OPS[rec.op];
+      if (!def) {
+        fail(`unknown op ${rec.op}`);
+        continue;
+      }
+      try {
+        const input = def.parse(this.rehydrate(rec));
+        const at = Date.parse(rec.at);
+        const p = this.engine.prepare(def, input, rec.agent, rec.input, tip, Number.isFinite(at) ? new Date(at) : this.clock());
+        if (p.commit) tip = p.commit;
+        replayed++;
+      } catch (e) {
+        if (!(e instanceof OrcError)) throw e;
+        fail(e.message);
+      }
+    }
+    for (const r of refused) {
+      // Kept twice: the original commit under refs/orc/refused/, and an event on the shared branch that says why.
+      await updateRef(this.repo, `refs/orc/refused/${r.commit}`, r.commit);
+      const shown = JSON.stringify(r.input ?? null);
+      const data = { commit: r.commit, op: r.op, op_agent: r.agent, reason: r.reason.slice(0, 500), input: shown.length > 8000 ? `${shown.slice(0, 8000)}…` : r.input };
+      const p = this.engine.prepare(eventLog, eventLog.parse({ action: 'op_replay_refused', data }), 'system', { action: 'op_replay_refused', data }, tip, this.clock());
+      if (p.commit) tip = p.commit;
+    }
+    return { tip, replayed, refused };
+  }
+
+  /** Inputs recorded by reference (knowledge content by blob id) are read back. */
+  private rehydrate(rec: RecordedOp): Record<string, unknown> {
+    if (rec.op === 'kb.write' && typeof rec.input.content_blob === 'string') {
+      return { topic: rec.input.topic, content: this.store.objects.read(rec.input.content_blob, 'blob').content };
+    }
+    return rec.input;
+  }
+}

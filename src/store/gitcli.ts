@@ -1,0 +1,109 @@
+import { execFile } from 'node:child_process';
+import { OrcError } from '../errors.js';
+import type { RepoPaths } from './repo.js';
+
+/**
+ * The git command line, for what crosses machines: fetch and push use git's
+ * own transports, so ssh, credential helpers and `insteadOf` rules work as
+ * they do for `git push`. Local state never goes through here.
+ */
+
+export interface GitResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function runGit(repo: RepoPaths, args: string[], timeoutMs = 60_000): Promise<GitResult> {
+  return new Promise((resolve) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
+    delete env.GIT_INDEX_FILE;
+    execFile('git', ['--git-dir', repo.gitDir, ...args], { env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (!err) return resolve({ code: 0, stdout, stderr });
+      const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };
+      // A number is git's exit status; anything else (ENOENT, a kill on timeout) did not get that far.
+      const code = typeof e.code === 'number' ? e.code : e.killed ? 124 : 127;
+      resolve({ code, stdout, stderr: stderr || (e.killed ? `timed out after ${timeoutMs / 1000} s` : e.message) });
+    });
+  });
+}
+
+function firstLine(s: string): string {
+  return (
+    s
+      .split('\n')
+      .map((l) => l.replace(/^(fatal|error): /, '').trim())
+      .find((l) => l.length > 0) ?? 'no output'
+  );
+}
+
+export function unreachable(remote: string, detail: string): OrcError {
+  return new OrcError('ENV', `remote "${remote}" cannot be reached (${detail}); exclusive ops need it: retry when it is back, or run locally after \`git config --unset orc.remote\``, { remote });
+}
+
+/** Fetches the remote's state branch into refs/remotes/<remote>/<branch>; its commit, or null if the remote has no such branch. */
+export async function fetchBranch(repo: RepoPaths, remote: string, branch: string): Promise<string | null> {
+  const tracking = `refs/remotes/${remote}/${branch}`;
+  const r = await runGit(repo, ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', remote, `+refs/heads/${branch}:${tracking}`]);
+  if (r.code !== 0) {
+    if (/couldn't find remote ref/i.test(r.stderr)) return null;
+    throw unreachable(remote, firstLine(r.stderr));
+  }
+  const v = await runGit(repo, ['rev-parse', '--verify', '--quiet', tracking]);
+  return v.code === 0 ? v.stdout.trim() : null;
+}
+
+export type PushResult = 'ok' | 'rejected';
+
+/**
+ * Pushes `commit` to the remote's state branch only if the remote still holds
+ * `expected` (null: the branch must not exist): a compare-and-swap at the
+ * remote, which is the point of order.
+ */
+export async function pushBranch(repo: RepoPaths, remote: string, branch: string, commit: string, expected: string | null): Promise<PushResult> {
+  const ref = `refs/heads/${branch}`;
+  const r = await runGit(repo, ['push', '--quiet', '--porcelain', `--force-with-lease=${ref}:${expected ?? ''}`, remote, `${commit}:${ref}`]);
+  if (r.code === 0) {
+    await runGit(repo, ['update-ref', `refs/remotes/${remote}/${branch}`, commit]);
+    return 'ok';
+  }
+  const all = `${r.stdout}\n${r.stderr}`;
+  if (/\[rejected\]|stale info|fetch first|non-fast-forward|\[remote rejected\].*(lock|failed to update)/i.test(all)) return 'rejected';
+  throw unreachable(remote, firstLine(r.stderr || r.stdout));
+}
+
+/** Whether `a` is `b` or one of its ancestors. */
+export async function isAncestor(repo: RepoPaths, a: string, b: string): Promise<boolean> {
+  if (a === b) return true;
+  const r = await runGit(repo, ['merge-base', '--is-ancestor', a, b]);
+  if (r.code === 0) return true;
+  if (r.code === 1) return false;
+  throw new OrcError('ENV', `git merge-base failed: ${firstLine(r.stderr)}`);
+}
+
+/** How many commits `local` has that `remote` lacks, and the other way round. */
+export async function aheadBehind(repo: RepoPaths, local: string, remote: string): Promise<{ ahead: number; behind: number }> {
+  const r = await runGit(repo, ['rev-list', '--left-right', '--count', `${local}...${remote}`]);
+  const [ahead, behind] = r.stdout.trim().split(/\s+/).map(Number);
+  return { ahead: ahead ?? 0, behind: behind ?? 0 };
+}
+
+/** The commits of `tip` that `base` lacks, oldest first, following first parents. */
+export async function commitsSince(repo: RepoPaths, base: string | null, tip: string): Promise<string[]> {
+  const r = await runGit(repo, ['rev-list', '--first-parent', '--reverse', tip, ...(base ? [`^${base}`] : [])]);
+  if (r.code !== 0) throw new OrcError('ENV', `git rev-list failed: ${firstLine(r.stderr)}`);
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+export async function remoteExists(repo: RepoPaths, remote: string): Promise<boolean> {
+  return (await runGit(repo, ['remote', 'get-url', remote])).code === 0;
+}
+
+export async function setConfig(repo: RepoPaths, key: string, value: string): Promise<void> {
+  const r = await runGit(repo, ['config', key, value]);
+  if (r.code !== 0) throw new OrcError('ENV', `git config ${key} failed: ${firstLine(r.stderr)}`);
+}
+
+export async function updateRef(repo: RepoPaths, ref: string, value: string): Promise<void> {
+  await runGit(repo, ['update-ref', ref, value]);
+}
