@@ -22,7 +22,6 @@ export class ObjectStore {
   readonly dir: string;
   private packs: PackStore | undefined;
   private alternates: ObjectStore[] | undefined;
-  private readonly madeDirs = new Set<string>();
 
   constructor(objectsDir: string) {
     this.dir = objectsDir;
@@ -111,16 +110,13 @@ export class ObjectStore {
     const file = this.loosePath(oid);
     if (fs.existsSync(file)) return oid;
     const dir = path.dirname(file);
-    if (!this.madeDirs.has(dir)) {
-      fs.mkdirSync(dir, { recursive: true });
-      this.madeDirs.add(dir);
-    }
     const data = zlib.deflateSync(Buffer.concat([Buffer.from(`${type} ${content.length}\0`, 'latin1'), content]), { level: 1 });
     const tmp = path.join(dir, `tmp_obj_${process.pid}_${crypto.randomBytes(6).toString('hex')}`);
     try {
       fs.writeFileSync(tmp, data, { mode: 0o444 });
     } catch (e) {
-      // `git gc` removes object folders it emptied, even ones this process made before.
+      // The fan-out folder is made only when missing (a syscall saved per object on the hot path);
+      // `git gc` also removes folders it emptied, even ones this process wrote to before.
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       fs.mkdirSync(dir, { recursive: true });
       fs.writeFileSync(tmp, data, { mode: 0o444 });
