@@ -6,6 +6,7 @@
 //   3. status() of 10,000 tasks, cold and warm, loose objects and packed
 //   4. peak memory of read commands at that size
 //   5. 8 processes racing on one ref
+//   6. across hosts: a claim through a remote (git daemon) vs local; 4 hosts racing (bench/remote.mjs)
 //
 // Environment: BENCH_KEEP=1 keeps the scratch repos (their path is printed).
 import { spawn, spawnSync } from 'node:child_process';
@@ -17,6 +18,7 @@ import { open } from '../dist/index.js';
 import { eventDayDir } from '../dist/model/layout.js';
 import { SEGMENT_MAX_LINES } from '../dist/model/events.js';
 import { buildBigBranch } from './build-big.mjs';
+import { remoteBench } from './remote.mjs';
 import { childEnv, git, makeRepo, max, median, ms, nowMs, pct, ratio, round, run, table, verdict } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -513,6 +515,10 @@ async function main() {
     await perOp(big, 'packed');
     await memory(big, 'packed');
     await contention();
+    const remote = await remoteBench({ tmp, env, cli: CLI, node: NODE, progress });
+    results.remote = remote.results;
+    report.push(...remote.tables);
+    missed.push(...remote.missed);
   } catch (e) {
     // Show what was measured before the failure, then fail.
     process.stdout.write(`${report.slice(3).join('\n')}\n\nBENCH FAILED: ${e?.stack ?? e}\n`);

@@ -1,0 +1,88 @@
+/**
+ * Hosts that keep the library open and loop on `getNextTask` through the
+ * remote (an agent runner does): a host that loses a push must get a turn,
+ * not be starved by the host that won the last one until it gives up after
+ * 100 rejected pushes (CONTENTION). 4 hosts, each its own clone and its own
+ * OS process (node with the built library), race for 40 tasks over git://
+ * (a real git daemon on 127.0.0.1).
+ *
+ * Tolerated: any split of the tasks in which every host claims at least one
+ * (a fair share would be ~10 each); not tolerated: a host that claims none
+ * while the others take all 40.
+ */
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, cleanup, git, testEnv } from '../helpers.js';
+import { GitDaemon, bareRemote, cloneHost, seedRemote } from './daemon.js';
+
+let daemon: GitDaemon;
+let remote: ReturnType<typeof bareRemote>;
+
+beforeAll(async () => {
+  remote = bareRemote();
+  daemon = await GitDaemon.start(remote.base);
+});
+
+afterAll(async () => {
+  await daemon?.stop();
+  cleanup();
+});
+
+interface HostRun {
+  agent: string;
+  claimed: string[];
+  stats: { ops: number; commits: number; retries: number };
+  error?: string;
+}
+
+// One host: open the library once, wait for the common start, claim until nothing is left.
+const HOST = `
+const { open } = await import(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))});
+const [repo, agent, startAt] = process.argv.slice(1);
+const orc = await open({ repo, agent });
+await new Promise((r) => setTimeout(r, Math.max(0, Number(startAt) - Date.now())));
+const claimed = [];
+let error;
+try {
+  for (;;) {
+    const t = await orc.getNextTask('W', agent);
+    if (!t) break;
+    claimed.push(t.id);
+  }
+} catch (e) {
+  error = e.message;
+}
+process.stdout.write(JSON.stringify({ agent, claimed, stats: orc.stats, error }));
+`;
+
+function runHost(repo: string, agent: string, startAt: number): Promise<HostRun> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--input-type=module', '-e', HOST, repo, agent, String(startAt)], { env: testEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as HostRun) : reject(new Error(`host ${agent} exited ${code}: ${err}`))));
+  });
+}
+
+describe('4 library hosts looping on getNextTask through one remote', () => {
+  it('every host gets some of the 40 tasks; none is starved by the last winner', async () => {
+    await seedRemote(daemon.url(), 40);
+    const hosts = Array.from({ length: 4 }, (_, i) => cloneHost(daemon.url(), `host-${i + 1}`));
+    const startAt = Date.now() + 1500;
+    const runs = await Promise.all(hosts.map((h, i) => runHost(h, `host-${i + 1}`, startAt)));
+    const split = runs.map((r) => `${r.agent}: ${r.claimed.length} claimed, ${r.stats.retries} pushes rejected${r.error ? `, gave up: ${r.error}` : ''}`).join('\n');
+
+    // Correctness first: 40 distinct claims, all on the remote.
+    const all = runs.flatMap((r) => r.claimed);
+    expect(new Set(all).size, split).toBe(all.length);
+    expect(runs.map((r) => r.error ?? null), split).toEqual([null, null, null, null]);
+    expect(all.length, split).toBe(40);
+    expect(git(remote.bare, 'log', '--format=%s', 'orc').split('\n').filter((s) => s.startsWith('claim W/')).length).toBe(40);
+
+    // Fairness: nobody starved.
+    expect(runs.map((r) => r.claimed.length > 0), split).toEqual([true, true, true, true]);
+  });
+});
