@@ -36,6 +36,9 @@ interface RecordedOp {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** How long an exclusive op keeps trying when other hosts keep winning. */
+const DEADLINE_MS = 120_000;
+
 /**
  * The remote as the point of order (DESIGN.md "Across hosts"). Exclusive ops
  * are decided on the remote's tip and pushed with a lease on it; local commits
@@ -91,7 +94,8 @@ export class Sync {
       } else {
         // Diverged: our commits the remote lacks are replayed onto its tip, then published.
         const came = (await commitsSince(this.repo, local, remote)).length;
-        const ours = await commitsSince(this.repo, remote, local);
+        // Every commit only we have, both sides of merges made by hand included.
+        const ours = await commitsSince(this.repo, remote, local, true);
         const r = await this.replay(ours, remote);
         if ((await pushBranch(this.repo, this.remote, this.branch, r.tip, remote)) === 'ok') {
           report.came_in += came;
@@ -103,7 +107,7 @@ export class Sync {
           return report;
         }
       }
-      await sleep(Math.random() * Math.min(200, 10 * attempt));
+      await sleep(Math.random() * 20);
       remote = await this.fetch();
     }
     throw new OrcError('CONTENTION', `could not sync with "${this.remote}" after 50 rounds; too many writers, try again`);
@@ -115,7 +119,8 @@ export class Sync {
    * fetch and decide again.
    */
   async runExclusive<I, R>(def: OpDef<I, R>, input: I, actor: string, record: unknown): Promise<OpOutcome<R>> {
-    for (let attempt = 1; attempt <= 100; attempt++) {
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
       const { remote_tip: base } = await this.sync();
       const prepared = this.engine.prepare(def, input, actor, record, base);
       if (!prepared.commit) return { result: prepared.decision.result, commit: null, attempts: attempt, published: true };
@@ -126,9 +131,13 @@ export class Sync {
         return { result: prepared.decision.result, commit: prepared.commit, attempts: attempt, published: true };
       }
       this.engine.stats.retries++;
-      await sleep(Math.random() * Math.min(200, 10 * attempt));
+      if (Date.now() - started > DEADLINE_MS) {
+        throw new OrcError('CONTENTION', `gave up on ${def.name} after ${attempt} rejected pushes to "${this.remote}" in ${Math.round((Date.now() - started) / 1000)} s; try again`, { attempts: attempt });
+      }
+      // The fetch that follows is already a round trip: a loser must not also wait long, or the
+      // host that just won (whose next op needs no catching up) wins every time.
+      await sleep(Math.random() * 20);
     }
-    throw new OrcError('CONTENTION', `gave up on ${def.name} after 100 rejected pushes to "${this.remote}"; try again`);
   }
 
   /**
@@ -147,7 +156,7 @@ export class Sync {
         continue;
       }
       if (local !== null && expected !== null && (await isAncestor(this.repo, expected, local))) {
-        const extra = await commitsSince(this.repo, expected, local);
+        const extra = await commitsSince(this.repo, expected, local, true);
         const r = await this.replay(extra, target);
         expected = local;
         target = r.tip;
@@ -165,7 +174,7 @@ export class Sync {
     const refused: RefusedReplay[] = [];
     for (const oid of commits) {
       const c = this.store.readCommit(oid);
-      if (c.parents.length > 1) continue; // a merge made by hand: its sides are replayed on their own
+      if (c.parents.length > 1) continue; // a merge made by hand: its sides are listed and replayed on their own
       const raw = trailers(c.message, 'Orc-Op')[0];
       let rec: RecordedOp | null = null;
       try {

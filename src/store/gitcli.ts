@@ -88,9 +88,14 @@ export async function aheadBehind(repo: RepoPaths, local: string, remote: string
   return { ahead: ahead ?? 0, behind: behind ?? 0 };
 }
 
-/** The commits of `tip` that `base` lacks, oldest first, following first parents. */
-export async function commitsSince(repo: RepoPaths, base: string | null, tip: string): Promise<string[]> {
-  const r = await runGit(repo, ['rev-list', '--first-parent', '--reverse', tip, ...(base ? [`^${base}`] : [])]);
+/**
+ * The commits of `tip` that `base` lacks, oldest first. With `all`, every
+ * non-merge commit on any side of a merge (what a replay must carry over),
+ * parents before children; without it, the first-parent line.
+ */
+export async function commitsSince(repo: RepoPaths, base: string | null, tip: string, all = false): Promise<string[]> {
+  const walk = all ? ['--no-merges', '--topo-order'] : ['--first-parent'];
+  const r = await runGit(repo, ['rev-list', ...walk, '--reverse', tip, ...(base ? [`^${base}`] : [])]);
   if (r.code !== 0) throw new OrcError('ENV', `git rev-list failed: ${firstLine(r.stderr)}`);
   return r.stdout.split('\n').filter(Boolean);
 }
