@@ -9,6 +9,7 @@ import { checkInt } from '../model/validate.js';
 import { open, type Orc } from '../ops/orc.js';
 import * as output from './output.js';
 import { run } from './run.js';
+import { registerHooksCommands } from './hooks-commands.js';
 
 interface Globals {
   json?: boolean;
@@ -161,8 +162,10 @@ export function buildProgram(argv?: string[]): Command {
           if (!task) {
             throw new OrcError('NOT_FOUND', `no task "${id}" in workstream "${wsName}"; see \`orc t list ${wsName}\``);
           }
-          if (g.json) o.printJson(task);
-          else o.print(o.taskText(task, new Date()));
+          const { taskCommits, commitsText } = await import('../hooks/client.js');
+          const commits = await taskCommits(orc, task);
+          if (g.json) o.printJson({ ...task, commits });
+          else o.print(o.taskText(task, new Date()) + commitsText(commits));
         }),
       );
     t.command('claim <workstream> <id> [agent]')
@@ -411,6 +414,7 @@ export function buildProgram(argv?: string[]): Command {
     [['event'], eventCmd],
     [['log'], logCmd],
     [['plan'], planCmd],
+    [['hooks'], () => registerHooksCommands(program)],
   ];
   const wanted = argv ? commandName(argv) : undefined;
   const only = groups.find(([names]) => wanted !== undefined && names.includes(wanted));
