@@ -4,26 +4,10 @@
  * non-fast-forward or a commit validate.ts refuses. Other refs pass.
  */
 import { execFile } from 'node:child_process';
-import * as path from 'node:path';
 import { last, loadConfig } from '../store/config.js';
 import { GitStore } from '../store/gitstore.js';
-import { ObjectStore, type RawObject } from '../store/objects.js';
 import { discoverRepo } from '../store/repo.js';
 import { validatePush, ZERO, type PushGit, type RefUpdate } from './validate.js';
-
-/** Reads the objects of a push in progress: git keeps them in a quarantine folder until every hook accepted. */
-class LayeredObjects extends ObjectStore {
-  constructor(private readonly layers: ObjectStore[]) {
-    super(layers[0]!.dir);
-  }
-  override tryRead(oid: string): RawObject | null {
-    for (const l of this.layers) {
-      const o = l.tryRead(oid);
-      if (o) return o;
-    }
-    return null;
-  }
-}
 
 export function parseUpdates(stdin: string): RefUpdate[] {
   return stdin
@@ -53,11 +37,8 @@ export async function preReceive(stdin: string, env: NodeJS.ProcessEnv = process
   const ref = `refs/heads/${branch}`;
   const updates = parseUpdates(stdin);
   if (!updates.some((u) => u.ref === ref)) return { ok: true, problems: [], branch };
-  const store = new GitStore(paths, ref, false);
-  const main = path.join(paths.commonDir, 'objects');
-  const dirs = [env.GIT_OBJECT_DIRECTORY, ...(env.GIT_ALTERNATE_OBJECT_DIRECTORIES ?? '').split(path.delimiter), main].filter((d): d is string => !!d);
-  const unique = [...new Set(dirs.map((d) => path.resolve(d)))];
-  (store as { objects: ObjectStore }).objects = new LayeredObjects(unique.map((d) => new ObjectStore(d)));
+  // During pre-receive the pushed objects sit in git's quarantine folder; the store reads it through git's env.
+  const store = new GitStore(paths, ref, false, env);
   await loadRunnerOps();
   const cwd = process.cwd();
   const g: PushGit = {

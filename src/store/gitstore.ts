@@ -47,8 +47,12 @@ export class GitStore {
     /** Full ref name, e.g. refs/heads/orc. */
     readonly ref: string,
     private readonly reflog: boolean,
+    env: NodeJS.ProcessEnv = process.env,
   ) {
-    this.objects = new ObjectStore(path.join(paths.commonDir, 'objects'));
+    // As git does: GIT_OBJECT_DIRECTORY moves the object store (a pre-receive hook's quarantine),
+    // GIT_ALTERNATE_OBJECT_DIRECTORIES adds folders to read from (the repository's own, there).
+    const alternates = (env.GIT_ALTERNATE_OBJECT_DIRECTORIES ?? '').split(path.delimiter).filter(Boolean);
+    this.objects = new ObjectStore(env.GIT_OBJECT_DIRECTORY ? path.resolve(env.GIT_OBJECT_DIRECTORY) : path.join(paths.commonDir, 'objects'), alternates);
   }
 
   /** The branch's commit, or null if it does not exist yet. */

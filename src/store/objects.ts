@@ -23,7 +23,11 @@ export class ObjectStore {
   private packs: PackStore | undefined;
   private alternates: ObjectStore[] | undefined;
 
-  constructor(objectsDir: string) {
+  /** `extraAlternates`: more object folders to read from, as git's GIT_ALTERNATE_OBJECT_DIRECTORIES. */
+  constructor(
+    objectsDir: string,
+    private readonly extraAlternates: string[] = [],
+  ) {
     this.dir = objectsDir;
   }
 
@@ -58,7 +62,7 @@ export class ObjectStore {
 
   private alternateStores(): ObjectStore[] {
     if (!this.alternates) {
-      this.alternates = [];
+      this.alternates = this.extraAlternates.map((d) => new ObjectStore(d));
       try {
         const text = fs.readFileSync(path.join(this.dir, 'info', 'alternates'), 'utf8');
         for (const line of text.split('\n')) {
