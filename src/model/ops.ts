@@ -142,6 +142,63 @@ export const taskAdd = def({
   },
 });
 
+/**
+ * A dependency path from `from` to `to` over `after` edges (both ends
+ * included), or null. Used to refuse an edge that would close a cycle.
+ */
+function dependencyPath(edges: Map<string, string[]>, from: string, to: string): string[] | null {
+  const seen = new Set<string>();
+  const walk = (id: string): string[] | null => {
+    if (id === to) return [id];
+    if (seen.has(id)) return null;
+    seen.add(id);
+    for (const next of edges.get(id) ?? []) {
+      const rest = walk(next);
+      if (rest) return [id, ...rest];
+    }
+    return null;
+  };
+  return walk(from);
+}
+
+/** `task.depend`: a task waits for more tasks of its workstream; an edge that closes a cycle is refused. */
+export const taskDepend = def({
+  name: 'task.depend',
+  exclusive: false,
+  parse: (r) => {
+    const after = V.checkList('dependencies', r.after, (x) => V.checkName('task', x));
+    if (!after.length) throw invalid('name at least one task to wait for');
+    return { workstream: V.checkName('workstream', r.workstream), id: V.checkName('task', r.id), after };
+  },
+  decide(s, i, ctx): Decision<Task> {
+    S.requireWorkstream(s, i.workstream);
+    const t = S.requireTask(s, i.workstream, i.id);
+    for (const dep of i.after) {
+      if (dep === i.id) throw invalid(`task "${i.id}" cannot wait for itself`, { id: i.id });
+      S.requireTask(s, i.workstream, dep);
+    }
+    const added = i.after.filter((d) => !(t.after ?? []).includes(d));
+    if (!added.length) return nothing(t, `${i.workstream}/${i.id} already waits for ${i.after.join(', ')}`);
+    const edges = new Map(S.listTasksRaw(s, i.workstream).map((x) => [x.id, x.after ?? []]));
+    for (const dep of added) {
+      const back = dependencyPath(edges, dep, i.id);
+      if (back) {
+        const cycle = [i.id, ...back];
+        throw invalid(`task ${i.workstream}/${i.id} cannot wait for ${dep}: that makes a dependency cycle ${cycle.join(' → ')}`, { workstream: i.workstream, id: i.id, cycle });
+      }
+      edges.set(i.id, [...(edges.get(i.id) ?? []), dep]);
+    }
+    const now = iso(ctx.now);
+    const task: Task = { ...t, after: [...(t.after ?? []), ...added], updated_at: now };
+    return {
+      changes: new Map([[L.taskFile(i.workstream, i.id), json(task)]]),
+      event: { action: 'task_dependencies_added', workstream: i.workstream, task_id: i.id, after: added },
+      summary: `${i.workstream}/${i.id} waits for ${added.join(', ')}`,
+      result: task,
+    };
+  },
+});
+
 /** Why a task cannot run yet (a dependency not done), or null when it can. */
 export function blockedBy(t: Task, statusOf: (id: string) => string | undefined): string | null {
   for (const dep of t.after ?? []) if (statusOf(dep) !== 'done') return dep;
@@ -433,6 +490,7 @@ export const OPS = {
   [init.name]: init,
   [wsCreate.name]: wsCreate,
   [taskAdd.name]: taskAdd,
+  [taskDepend.name]: taskDepend,
   [taskClaim.name]: taskClaim,
   [taskNext.name]: taskNext,
   [taskComplete.name]: taskComplete,
@@ -444,3 +502,15 @@ export const OPS = {
   [kbDelete.name]: kbDelete,
   [eventLog.name]: eventLog,
 } as Record<string, OpDef<unknown, unknown>>;
+
+/**
+ * Adds an op defined outside the model (the runner's) to OPS, so a replay
+ * finds it by name. Registering the same def again is a no-op; another def
+ * under a taken name is a bug.
+ */
+export function registerOp<I, R>(d: OpDef<I, R>): OpDef<I, R> {
+  const old = OPS[d.name];
+  if (old && old !== (d as OpDef<unknown, unknown>)) throw new Error(`op ${d.name} is already registered`);
+  OPS[d.name] = d as OpDef<unknown, unknown>;
+  return d;
+}

@@ -111,6 +111,11 @@ export class Orc {
     return this.engine.stats;
   }
 
+  /** The time by this Orc's clock (injected in tests). */
+  now(): Date {
+    return this.clock();
+  }
+
   private actor(): string {
     return this.agent ?? 'system';
   }
@@ -244,6 +249,23 @@ export class Orc {
     S.requireWorkstream(s, checkName('workstream', workstream));
     const t = S.getTask(s, workstream, checkName('task', id));
     return t && S.withLease(t, t.assigned_to ? S.getAgent(s, t.assigned_to) : null);
+  }
+
+  /** Makes a task wait for more tasks of its workstream (`task.depend`); a dependency cycle is refused with INVALID. */
+  addDependencies(workstream: string, id: string, after: string[]): Promise<Task> {
+    return this.op('task.depend', { workstream, id, after });
+  }
+
+  /**
+   * Tasks ready to run: pending, every dependency done; of one workstream, or
+   * of every active one (by workstream priority), best first.
+   */
+  async readyTasks(workstream?: string): Promise<Task[]> {
+    const s = this.snap();
+    const now = this.clock();
+    const names = workstream ? [S.requireWorkstream(s, checkName('workstream', workstream))] : S.workstreamNames(s).map((n) => S.getWorkstream(s, n)).filter((w): w is Workstream => w !== null && w.status === 'active');
+    names.sort((a, b) => a.priority - b.priority || a.name.localeCompare(b.name));
+    return names.flatMap((w) => O.claimable(s, w.name, now).filter((t) => t.status === 'pending'));
   }
 
   claimTask(workstream: string, id: string, agent?: string, opts: { leaseMs?: number | string } = {}): Promise<Task> {
