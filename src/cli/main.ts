@@ -10,6 +10,7 @@ import { open, type Orc } from '../ops/orc.js';
 import * as output from './output.js';
 import { run } from './run.js';
 import { registerHooksCommands } from './hooks-commands.js';
+import { registerRunnerCommands, registerTaskAfter, type RunnerCommand } from './runner-commands.js';
 
 interface Globals {
   json?: boolean;
@@ -201,6 +202,7 @@ export function buildProgram(argv?: string[]): Command {
       });
     t.command('complete <workstream> <id> [result]').alias('done').description('complete a task, with its result').action(complete(false));
     t.command('fail <workstream> <id> [reason]').description('mark a task failed, with the reason').action(complete(true));
+    registerTaskAfter(t, act);
   };
   const aCmd = (): void => {
     // ---------------------------------------------------------------- agents
@@ -382,22 +384,7 @@ export function buildProgram(argv?: string[]): Command {
         }),
       );
   };
-  const planCmd = (): void => {
-    // ---------------------------------------------------------------- runner
-    program
-      .command('plan')
-      .description('plan a cycle: the best ready task of each workstream, rendered to plans/<cycle>.md')
-      .option('--dry-run', 'render without committing')
-      .action(
-        act(async (orc, g, opts: { dryRun?: boolean }) => {
-          const { plan } = await import('../runner/runner.js');
-          const r = await plan(orc, { dryRun: opts.dryRun });
-          const o = await out();
-          if (g.json) o.printJson(r.data);
-          else o.print(r.markdown);
-        }),
-      );
-  };
+  const runnerCmd = (name: RunnerCommand) => (): void => registerRunnerCommands(program, act, [name]);
 
   // Each top-level command registers itself; only the one invoked is built,
   // unless help or an unknown command needs them all (it saves ~2 ms a run).
@@ -413,7 +400,11 @@ export function buildProgram(argv?: string[]): Command {
     [['events'], eventsCmd],
     [['event'], eventCmd],
     [['log'], logCmd],
-    [['plan'], planCmd],
+    [['plan'], runnerCmd('plan')],
+    [['ready'], runnerCmd('ready')],
+    [['brief'], runnerCmd('brief')],
+    [['collect'], runnerCmd('collect')],
+    [['templates', 'template'], runnerCmd('templates')],
     [['hooks'], () => registerHooksCommands(program)],
   ];
   const wanted = argv ? commandName(argv) : undefined;
