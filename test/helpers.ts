@@ -24,6 +24,9 @@ export function testEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     GIT_COMMITTER_EMAIL: 'tester@example.invalid',
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_CONFIG_GLOBAL: '/dev/null',
+    // Nothing a test runs may wait on an interactive editor (vitest itself sets EDITOR=vi).
+    EDITOR: 'false',
+    VISUAL: 'false',
     ...extra,
   };
 }

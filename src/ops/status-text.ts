@@ -4,8 +4,10 @@ import type { Status } from './orc.js';
 /** "3m ago", "in 45s": a time relative to now, for people reading a terminal. */
 export function relativeTime(iso: string, now: Date): string {
   const ms = Date.parse(iso) - now.getTime();
+  if (!Number.isFinite(ms)) return String(iso);
   const abs = Math.abs(ms);
   const unit = abs < 60_000 ? `${Math.round(abs / 1000)}s` : abs < 3600_000 ? `${Math.round(abs / 60_000)}m` : abs < 86_400_000 ? `${Math.round(abs / 3600_000)}h` : `${Math.round(abs / 86_400_000)}d`;
+  if (unit === '0s') return 'just now';
   return ms < 0 ? `${unit} ago` : `in ${unit}`;
 }
 

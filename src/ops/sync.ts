@@ -46,6 +46,11 @@ const DEADLINE_MS = 120_000;
  * replay the new state refuses is recorded on the branch, never dropped.
  */
 export class Sync {
+  /** A running average of how long a push takes (ms). */
+  private pushMs = 50;
+  /** When this host last won an exclusive op at the remote. */
+  private lastWin = 0;
+
   constructor(
     private readonly store: GitStore,
     private readonly engine: Engine,
@@ -62,11 +67,37 @@ export class Sync {
     return fetchBranch(this.repo, this.remote, this.branch);
   }
 
+  /**
+   * How many commits `b` has that `a` lacks, if `a` is an ancestor of `b`;
+   * null if it is not. Walks the commits in-process (after a fetch they are
+   * few); git answers when the walk would be long. Spawning git here would
+   * make the host that lost a race slower than the one that won it, every time.
+   */
+  private async ahead(a: string, b: string): Promise<number | null> {
+    if (a === b) return 0;
+    const seen = new Set<string>([b]);
+    const queue = [b];
+    while (queue.length && seen.size <= 500) {
+      const c = this.store.readCommit(queue.shift()!);
+      for (const p of c.parents) {
+        if (p === a) return seen.size;
+        if (!seen.has(p)) {
+          seen.add(p);
+          queue.push(p);
+        }
+      }
+    }
+    if (!queue.length) return null;
+    return (await isAncestor(this.repo, a, b)) ? (await commitsSince(this.repo, a, b)).length : null;
+  }
+
   /** Fetch, replay what only this side has, push, and bring the local branch to the result. */
   async sync(): Promise<SyncReport> {
     const report: SyncReport = { remote: this.remote, branch: this.branch, remote_tip: null, came_in: 0, went_out: 0, replayed: 0, refused: [] };
     let remote = await this.fetch();
     for (let attempt = 1; attempt <= 50; attempt++) {
+      let behind: number | null = null;
+      let aheadBy: number | null = null;
       const local = this.store.tip();
       report.remote_tip = remote;
       if (local === remote) return report;
@@ -77,15 +108,15 @@ export class Sync {
           report.remote_tip = local;
           return report;
         }
-      } else if (local === null || (await isAncestor(this.repo, local, remote))) {
-        const n = (await commitsSince(this.repo, local, remote)).length;
+      } else if (local === null || (behind = await this.ahead(local, remote)) !== null) {
+        const n = local === null ? (await commitsSince(this.repo, null, remote)).length : behind!;
         if ((await this.engine.moveLocal(local, remote, identity('orc', this.clock()), `sync from ${this.remote}`)) === 'ok') {
           report.came_in += n;
           return report;
         }
         continue; // a local op landed meanwhile: look again
-      } else if (await isAncestor(this.repo, remote, local)) {
-        const n = (await commitsSince(this.repo, remote, local)).length;
+      } else if ((aheadBy = await this.ahead(remote, local)) !== null) {
+        const n = aheadBy;
         if ((await pushBranch(this.repo, this.remote, this.branch, local, remote)) === 'ok') {
           report.went_out += n;
           report.remote_tip = local;
@@ -125,7 +156,16 @@ export class Sync {
       const prepared = this.engine.prepare(def, input, actor, record, base);
       if (!prepared.commit) return { result: prepared.decision.result, commit: null, attempts: attempt, published: true };
       this.engine.stats.ops++;
-      if ((await pushBranch(this.repo, this.remote, this.branch, prepared.commit, base)) === 'ok') {
+      // A loser learns it lost only when the server refuses its ref update, a whole push after the
+      // winner's began, while the winner is already on its next op: left alone, the host that won
+      // last wins every race. So a host that won a moment ago gives way for a random part of a
+      // push's time, and one that just lost pushes at once. (A CLI process does one op: no delay.)
+      if (attempt === 1 && Date.now() - this.lastWin < 1000) await sleep(Math.random() * 2 * this.pushMs);
+      const t0 = Date.now();
+      const pushed = await pushBranch(this.repo, this.remote, this.branch, prepared.commit, base);
+      this.pushMs = 0.7 * this.pushMs + 0.3 * Math.min(2000, Date.now() - t0);
+      if (pushed === 'ok') {
+        this.lastWin = Date.now();
         this.engine.stats.commits++;
         await this.adoptLocal(base, prepared.commit);
         return { result: prepared.decision.result, commit: prepared.commit, attempts: attempt, published: true };
@@ -134,9 +174,6 @@ export class Sync {
       if (Date.now() - started > DEADLINE_MS) {
         throw new OrcError('CONTENTION', `gave up on ${def.name} after ${attempt} rejected pushes to "${this.remote}" in ${Math.round((Date.now() - started) / 1000)} s; try again`, { attempts: attempt });
       }
-      // The fetch that follows is already a round trip: a loser must not also wait long, or the
-      // host that just won (whose next op needs no catching up) wins every time.
-      await sleep(Math.random() * 20);
     }
   }
 
@@ -155,7 +192,7 @@ export class Sync {
         if ((await this.engine.moveLocal(expected, target, identity('orc', this.clock()), `sync with ${this.remote}`)) === 'ok') return;
         continue;
       }
-      if (local !== null && expected !== null && (await isAncestor(this.repo, expected, local))) {
+      if (local !== null && expected !== null && (await this.ahead(expected, local)) !== null) {
         const extra = await commitsSince(this.repo, expected, local, true);
         const r = await this.replay(extra, target);
         expected = local;
@@ -187,6 +224,9 @@ export class Sync {
         fail('not an orc op (no readable Orc-Op trailer); its change was not replayed');
         continue;
       }
+      // The runner's ops (plan, collect, templates) register themselves when their module loads:
+      // load it only when a replay needs it, so Handlebars stays off every other path.
+      if (!OPS[rec.op] && /^(runner|template)\./.test(rec.op)) await import('../runner/runner.js');
       const def = OPS[rec.op];
       if (!def) {
         fail(`unknown op ${rec.op}`);

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import Handlebars from 'handlebars';
 import { OrcError, invalid } from '../errors.js';
 import type { StateReader } from '../model/state.js';
+import { relativeTime } from '../ops/status-text.js';
 
 /**
  * Templates: orc's defaults in templates/ (shipped with the package), each
@@ -160,14 +161,9 @@ export function plural(n: number, one: string, many?: string): string {
   return `${n} ${n === 1 ? one : many ?? `${one}s`}`;
 }
 
-/** `5m ago`, `in 2h`: `iso` relative to `nowIso`. */
+/** `5m ago`, `in 2h`: `iso` relative to `nowIso` (the status view's wording). */
 export function relative(iso: string, nowIso: string): string {
-  const ms = Date.parse(iso) - Date.parse(nowIso);
-  if (!Number.isFinite(ms)) return String(iso);
-  const abs = Math.abs(ms);
-  const unit = abs < 60_000 ? `${Math.round(abs / 1000)}s` : abs < 3600_000 ? `${Math.round(abs / 60_000)}m` : abs < 86_400_000 ? `${Math.round(abs / 3600_000)}h` : `${Math.round(abs / 86_400_000)}d`;
-  if (unit === '0s') return 'just now';
-  return ms < 0 ? `${unit} ago` : `in ${unit}`;
+  return relativeTime(iso, new Date(nowIso));
 }
 
 /** Output is markdown, so nothing is HTML-escaped; times are relative to the data's own `generated_at`, never the wall clock. */
