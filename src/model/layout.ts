@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { crypto } from '../node.js';
 
 /** Where each entity lives in the state branch's tree (DESIGN.md "Where state lives"). */
 
@@ -10,7 +10,7 @@ export const tasksDir = (ws: string) => `workstreams/${ws}/tasks`;
 
 /** Tasks are spread over 256 shard folders so that no tree object grows with the task count. */
 export function taskShard(id: string): string {
-  return createHash('sha1').update(id).digest('hex').slice(0, 2);
+  return crypto.createHash('sha1').update(id).digest('hex').slice(0, 2);
 }
 export const taskFile = (ws: string, id: string) => `${tasksDir(ws)}/${taskShard(id)}/${id}.json`;
 
@@ -28,7 +28,7 @@ export function lockFileName(resource: string): string {
     const c = String.fromCharCode(b);
     out += /[A-Za-z0-9_-]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
   }
-  if (out.length > 180) out = `h-${createHash('sha1').update(resource).digest('hex')}`;
+  if (out.length > 180) out = `h-${crypto.createHash('sha1').update(resource).digest('hex')}`;
   return `${out}.json`;
 }
 export const lockFile = (resource: string) => `locks/${lockFileName(resource)}`;

@@ -1,4 +1,4 @@
-import * as crypto from 'node:crypto';
+import { crypto } from '../node.js';
 import { OrcError, invalid } from '../errors.js';
 import { queryEvents, type EventQuery } from '../model/events.js';
 import { knowledgeFile } from '../model/layout.js';

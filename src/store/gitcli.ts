@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { childProcess } from '../node.js';
 import { OrcError } from '../errors.js';
 import type { RepoPaths } from './repo.js';
 
@@ -18,7 +18,7 @@ export function runGit(repo: RepoPaths, args: string[], timeoutMs = 60_000): Pro
   return new Promise((resolve) => {
     const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
     delete env.GIT_INDEX_FILE;
-    execFile('git', ['--git-dir', repo.gitDir, ...args], { env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
+    childProcess().execFile('git', ['--git-dir', repo.gitDir, ...args], { env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
       if (!err) return resolve({ code: 0, stdout, stderr });
       const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };
       // A number is git's exit status; anything else (ENOENT, a kill on timeout) did not get that far.

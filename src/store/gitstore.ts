@@ -1,6 +1,4 @@
-import * as crypto from 'node:crypto';
-import { fs } from './fs.js';
-import * as path from 'node:path';
+import { crypto, fs, path } from '../node.js';
 import { OrcError } from '../errors.js';
 import type { DirEntry, StateReader } from '../model/state.js';
 import { parseCommit, serializeCommit, type Commit, type Identity } from './commit.js';

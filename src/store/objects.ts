@@ -1,7 +1,4 @@
-import * as crypto from 'node:crypto';
-import { fs } from './fs.js';
-import * as path from 'node:path';
-import * as zlib from 'node:zlib';
+import { crypto, fs, path, zlib } from '../node.js';
 import { OrcError } from '../errors.js';
 import { PackStore, type ObjectType, type RawObject } from './pack.js';
 

@@ -1,8 +1,4 @@
-import { constants as bufferConstants } from 'node:buffer';
-import crypto from 'node:crypto';
-import { fs } from './fs.js';
-import path from 'node:path';
-import zlib from 'node:zlib';
+import { buffer, crypto, fs, path, zlib } from '../node.js';
 
 export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
 export interface RawObject {
@@ -43,7 +39,7 @@ const MAX_CROSS_PACK_DEPTH = 64;
  */
 const MAX_INFLATE_CHUNK = 64 * 1024 * 1024;
 /** inflateSync rejects a maxOutputLength above the largest Buffer. */
-const MAX_INFLATE_LENGTH = bufferConstants.MAX_LENGTH;
+const MAX_INFLATE_LENGTH = buffer.constants.MAX_LENGTH;
 
 /**
  * On filesystems with coarse timestamps a pack added in the same tick as our

@@ -1,6 +1,4 @@
-import { fs } from './fs.js';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import { fs, os, path } from '../node.js';
 import { OrcError } from '../errors.js';
 
 const OID = /^[0-9a-f]{40}$/;

@@ -1,5 +1,4 @@
-import { fs } from './fs.js';
-import * as path from 'node:path';
+import { fs, path } from '../node.js';
 import { OrcError } from '../errors.js';
 
 /** Where a repository's parts live. Refs and objects are always under `commonDir`. */
