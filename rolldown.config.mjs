@@ -14,6 +14,10 @@ export default defineConfig({
     entryFileNames: '[name].js',
     chunkFileNames: '[name]-[hash].js',
     cleanDir: true,
+    // Everything a plain command needs in one file beside the entry; the runner and hooks stay apart.
+    codeSplitting: {
+      groups: [{ name: 'core', test: /dist[\\/](cli|ops|model|store|errors|node)[\\/.]/ }],
+    },
   },
   plugins: [
     {

@@ -4,6 +4,7 @@
  * loaded only when a hooks command runs.
  */
 import type { Command } from 'commander';
+import { open } from '../ops/orc.js';
 import * as output from './output.js';
 
 interface Globals {
@@ -29,7 +30,7 @@ async function readStdin(): Promise<string> {
 /** Runs a client hook: any failure is swallowed (one line with ORC_DEBUG), so a commit is never blocked by orc. */
 async function clientHook(name: string, args: string[], g: Globals): Promise<number> {
   try {
-    const [{ open }, client] = await Promise.all([import('../ops/orc.js'), import('../hooks/client.js')]);
+    const client = await import('../hooks/client.js');
     const orc = await open({ repo: g.repo, agent: g.agent, onWarning: debug });
     const what = name === 'prepare-commit-msg' ? await client.prepareCommitMsg(orc, args) : await client.postCommit(orc);
     debug(`${name}: ${what}`);

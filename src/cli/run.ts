@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { CommanderError } from 'commander';
+import { OrcError, exitCodeOf } from '../errors.js';
 
 /**
  * Runs the program and turns every failure into one line on stderr and the
@@ -17,7 +18,6 @@ export function run(build: () => Command): void {
         // Help and --version end here too, with exit code 0.
         process.exit(e.exitCode === 0 ? 0 : 2);
       }
-      const { OrcError, exitCodeOf } = await import('../errors.js');
       if (process.env.ORC_DEBUG) console.error(e);
       if (e instanceof OrcError) {
         process.stderr.write(`orc: ${e.message}\n`);
