@@ -49,7 +49,7 @@ export interface Status {
   recent_events: OrcEvent[];
   knowledge_topics: string[];
   /** With a remote: how far the local branch is from the remote's, as of the last fetch. */
-  remote: { name: string; tracking: string | null; ahead: number; behind: number } | null;
+  remote: { name: string; tracking: string | null; ahead: number | null; behind: number | null } | null;
   summary: {
     workstreams: number;
     tasks: { pending: number; in_progress: number; done: number; failed: number; total: number };
@@ -182,7 +182,8 @@ export class Orc {
     if (!this.remote) return null;
     const tracking = readRef(this.store.paths.commonDir, `refs/remotes/${this.remote.remote}/${this.branch}`);
     const local = this.store.tip();
-    const ab = tracking && local ? await aheadBehind(this.store.paths, local, tracking) : { ahead: local ? -1 : 0, behind: tracking ? -1 : 0 };
+    // Unknown (null) until both sides exist: before the first fetch, or before the first local op.
+    const ab = tracking && local ? await aheadBehind(this.store.paths, local, tracking) : { ahead: null, behind: null };
     return { name: this.remote.remote, tracking, ...ab };
   }
 

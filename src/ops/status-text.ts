@@ -30,7 +30,7 @@ export function renderStatusText(st: Status, now: Date): string {
   lines.push(`${st.summary.workstreams} workstreams · ${t.total} tasks (${t.pending} pending, ${t.in_progress} in progress, ${t.done} done, ${t.failed} failed) · ${st.summary.agents} agents · ${st.summary.active_locks} locks · ${st.summary.knowledge_topics} topics`);
   if (st.remote) {
     const r = st.remote;
-    const where = r.tracking === null ? 'not fetched yet' : r.ahead === 0 && r.behind === 0 ? 'in sync' : `${r.ahead} ahead, ${r.behind} behind`;
+    const where = r.tracking === null ? 'not fetched yet' : r.ahead === null ? 'no local state yet' : r.ahead === 0 && r.behind === 0 ? 'in sync' : `${r.ahead} ahead, ${r.behind} behind`;
     lines.push(`remote ${r.name}: ${where} (as of the last fetch; orc sync publishes and fetches)`);
   }
   lines.push('', `Workstreams (${st.workstreams.length})`);
