@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The installed entry point (package.json bin), the bundle a user runs. */
-export const ORC_BIN = path.join(ROOT, 'dist', 'bin', 'orc.js');
+export const ORC_BIN = path.join(ROOT, 'dist', 'cli', 'bin.cjs');
 
 /** Environment for git and orc: fixed identity, no user or system config, no inherited agent. */
 export function testEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {

@@ -3,6 +3,7 @@
  * `t after`). Handlebars is loaded only inside their actions, by a dynamic
  * import of the runner, so no other command pays for it.
  */
+import { fs } from '../node.js';
 import type { Command } from 'commander';
 import type { Orc } from '../ops/orc.js';
 import * as output from './output.js';
@@ -124,8 +125,7 @@ export function registerRunnerCommands(program: Command, act: Act, only: readonl
       .description('commit a template from a file ("-" reads stdin) as templates/<name>.hbs, if it parses')
       .action(
         act(async (orc, g, name: string, file: string) => {
-          const { readFileSync } = await import('node:fs');
-          const text = file === '-' ? await readStdin() : readFileSync(file, 'utf8');
+          const text = file === '-' ? await readStdin() : fs.readFileSync(file, 'utf8');
           const r = await (await runner()).writeTemplate(orc, name, text);
           if (g.json) output.printJson(r);
           else output.print(r.commit ? `committed ${r.path} (${r.bytes} bytes)` : `${r.path} already holds that; nothing committed`);
