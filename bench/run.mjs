@@ -7,6 +7,7 @@
 //   4. peak memory of read commands at that size
 //   5. 8 processes racing on one ref
 //   6. across hosts: a claim through a remote (git daemon) vs local; 4 hosts racing (bench/remote.mjs)
+//   7. orc serve: GET /api/status at 10,000 tasks warm and cold, commit to SSE message (bench/server.mjs)
 //
 // Environment: BENCH_KEEP=1 keeps the scratch repos (their path is printed).
 import { spawn, spawnSync } from 'node:child_process';
@@ -19,6 +20,7 @@ import { eventDayDir } from '../dist/model/layout.js';
 import { SEGMENT_MAX_LINES } from '../dist/model/events.js';
 import { buildBigBranch } from './build-big.mjs';
 import { remoteBench } from './remote.mjs';
+import { serverBench } from './server.mjs';
 import { childEnv, git, makeRepo, max, median, ms, nowMs, pct, ratio, round, run, table, verdict } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -519,6 +521,10 @@ async function main() {
     results.remote = remote.results;
     report.push(...remote.tables);
     missed.push(...remote.missed);
+    const server = await serverBench({ repo: big.repo, env, cli: CLI, node: NODE, progress });
+    results.server = server.results;
+    report.push(...server.tables);
+    missed.push(...server.missed);
   } catch (e) {
     // Show what was measured before the failure, then fail.
     process.stdout.write(`${report.slice(3).join('\n')}\n\nBENCH FAILED: ${e?.stack ?? e}\n`);

@@ -10,6 +10,7 @@ import { open, type Orc } from '../ops/orc.js';
 import * as output from './output.js';
 import { run } from './run.js';
 import { registerHooksCommands } from './hooks-commands.js';
+import { registerServeCommands } from './serve-commands.js';
 import { registerRunnerCommands, registerTaskAfter, type RunnerCommand } from './runner-commands.js';
 
 interface Globals {
@@ -406,6 +407,7 @@ export function buildProgram(argv?: string[]): Command {
     [['collect'], runnerCmd('collect')],
     [['templates', 'template'], runnerCmd('templates')],
     [['hooks'], () => registerHooksCommands(program)],
+    [['serve'], () => registerServeCommands(program, act)],
   ];
   const wanted = argv ? commandName(argv) : undefined;
   const only = groups.find(([names]) => wanted !== undefined && names.includes(wanted));

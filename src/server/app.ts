@@ -1,0 +1,319 @@
+/**
+ * The REST API over one repository's state branch: an express app (no
+ * listen here; see serve.ts). Reads are cached by the branch tip (cache.ts);
+ * writes run the same ops as the command line; every error is `{error}` with
+ * the status of its OrcError code.
+ */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { OrcError, httpStatusOf, invalid, notFound } from '../errors.js';
+import * as S from '../model/state.js';
+import { checkInt, checkTopic } from '../model/validate.js';
+import type { Orc, Status } from '../ops/orc.js';
+import type { Agent, Lock } from '../model/types.js';
+import { ReadCache, type Cached } from './cache.js';
+import { changes, logPage } from './log.js';
+import { guard } from './security.js';
+import { SseHub } from './sse.js';
+import { TipWatcher } from './watch.js';
+
+export interface AppOptions {
+  /** The address the server listens on (Host checks); default 127.0.0.1. */
+  host?: string;
+  /** The bound port, known once listening (Host checks). */
+  port: () => number;
+  /** Writes need `Authorization: Bearer <token>` when set. */
+  token?: string | null;
+  /** Largest request body in bytes (413 past it); default 1 MiB. */
+  bodyLimit?: number;
+  /** Fallback poll of the branch tip, ms; default 1000. */
+  pollMs?: number;
+}
+
+export interface OrcApp {
+  app: express.Express;
+  cache: ReadCache;
+  hub: SseHub;
+  watcher: TipWatcher;
+  /** Ends SSE streams and stops watching (the caller closes the HTTP server). */
+  close(): void;
+}
+
+type Body = Record<string, unknown>;
+
+function body(req: Request): Body {
+  const b: unknown = req.body;
+  if (b === undefined || b === null || (typeof b === 'object' && Object.keys(b as object).length === 0 && !Array.isArray(b))) return {};
+  if (typeof b !== 'object' || Array.isArray(b)) throw invalid('the request body must be a JSON object');
+  return b as Body;
+}
+
+function query(req: Request, name: string): string | undefined {
+  const v = (req.query as Record<string, unknown>)[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw invalid(`query parameter "${name}" must be given once, as text`);
+  return v;
+}
+
+const str = (b: Body, k: string): string | undefined => {
+  const v = b[k];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw invalid(`"${k}" must be a string`);
+  return v;
+};
+
+/** The path after a wildcard route's prefix: topics and lock resources may contain '/'. */
+function rest(req: Request, name: string): string {
+  const v = (req.params as Record<string, unknown>)[name];
+  return Array.isArray(v) ? v.join('/') : String(v ?? '');
+}
+
+const send = (res: Response, c: Cached) => res.status(200).type(c.type === 'json' ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8').send(c.body);
+const json = (v: unknown) => ({ body: JSON.stringify(v), type: 'json' as const });
+
+/** When a list of agents stops being true: the first live agent turning stale. */
+function agentsUntil(list: Agent[], staleMs: number): number {
+  let until = Infinity;
+  for (const a of list) if (!a.stale) until = Math.min(until, Date.parse(a.last_heartbeat) + staleMs + 1);
+  return until;
+}
+
+/** When a list of locks stops being true: the first to expire. */
+const locksUntil = (list: Lock[]): number => list.reduce((m, l) => Math.min(m, Date.parse(l.expires_at) + 1), Infinity);
+
+export function createApp(orc: Orc, opts: AppOptions): OrcApp {
+  const hub = new SseHub();
+  let watcher: TipWatcher | undefined;
+  const cache = new ReadCache(orc.store, () => watcher?.check());
+  watcher = new TipWatcher(
+    orc.store,
+    (commits) => {
+      cache.invalidate();
+      for (const c of commits) hub.send('commit', c, c.commit);
+    },
+    opts.pollMs ?? 1000,
+  );
+  const limit = opts.bodyLimit ?? 1024 * 1024;
+  const staleMs = () => S.settingsOf(orc.store.snapshot(orc.store.tip())).agent_stale_ms;
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', 'simple');
+  app.use(guard({ host: opts.host ?? '127.0.0.1', port: opts.port, token: opts.token ?? null }));
+  app.use(express.json({ limit, type: ['application/json', 'application/*+json'] }));
+  app.use(express.text({ limit, type: 'text/plain' }));
+  app.use(express.raw({ limit, type: () => true }));
+
+  const a = express.Router();
+  const cached = (key: string, compute: () => Promise<Omit<Cached, 'until'> & { until?: number }>) => async (_req: Request, res: Response) => {
+    send(res, await cache.get(key, compute));
+  };
+
+  // ---------------------------------------------------------------- status, health, log, stream
+  a.get(
+    '/status',
+    cached('status', async () => {
+      const s: Status = await orc.status();
+      return { ...json(s), until: Math.min(locksUntil(s.active_locks), agentsUntil(s.agents, staleMs())) };
+    }),
+  );
+  a.get(
+    '/status/text',
+    cached('status.text', async () => {
+      const s = await orc.status();
+      return { body: `${await orc.statusText()}\n`, type: 'text', until: Math.min(locksUntil(s.active_locks), agentsUntil(s.agents, staleMs()), Date.now() + 1000) };
+    }),
+  );
+  a.get('/health', (_req, res) => {
+    res.json({ ok: true, branch: orc.branch, commit: cache.current(), cache: cache.stats, sse_clients: hub.size });
+  });
+  a.get('/log', async (req, res) => {
+    const last = checkInt('last', query(req, 'last') ?? '50', 1, 10_000);
+    const before = query(req, 'before');
+    const diff = ['1', 'true'].includes(query(req, 'diff') ?? '');
+    const c = await cache.get(`log:${last}:${before ?? ''}:${diff}`, async () => {
+      const page = logPage(orc.store, last, before);
+      return json(diff ? page.map((e) => changes(orc.store, e.commit)) : page);
+    });
+    send(res, c);
+  });
+  a.get('/log/:commit', async (req, res) => {
+    const commit = String(req.params.commit);
+    // A commit never changes: the tip only guards the cache's lifetime.
+    send(res, await cache.get(`log.commit:${commit}`, async () => json(changes(orc.store, commit))));
+  });
+  a.get('/stream', (_req, res) => {
+    watcher?.check();
+    hub.add(res, { commit: cache.current(), branch: orc.branch });
+  });
+
+  // ---------------------------------------------------------------- workstreams and tasks
+  a.get(
+    '/workstreams',
+    cached('workstreams', async () => json(await orc.listWorkstreams())),
+  );
+  a.post('/workstreams', async (req, res) => {
+    const b = body(req);
+    res.status(201).json(await orc.createWorkstream(str(b, 'name') as string, str(b, 'description'), b.priority as number | undefined));
+  });
+  a.get('/workstreams/:name/tasks', async (req, res) => {
+    const name = String(req.params.name);
+    const status = query(req, 'status');
+    if (status !== undefined && !['pending', 'in_progress', 'done', 'failed'].includes(status)) throw invalid(`status ${JSON.stringify(status)} is not one of pending, in_progress, done, failed`);
+    send(res, await cache.get(`tasks:${name}:${status ?? ''}`, async () => json(await orc.listTasks(name, { status: status as 'pending' | undefined }))));
+  });
+  a.get('/workstreams/:name/tasks/:id', async (req, res) => {
+    const name = String(req.params.name);
+    const id = String(req.params.id);
+    const c = await cache.get(`task:${name}:${id}`, async () => {
+      const t = await orc.getTask(name, id);
+      if (!t) throw notFound(`no task "${id}" in workstream "${name}"`);
+      return json(t);
+    });
+    send(res, c);
+  });
+  a.post('/workstreams/:name/tasks', async (req, res) => {
+    const b = body(req);
+    const task = await orc.addTask(String(req.params.name), str(b, 'title') as string, str(b, 'description'), b.priority as number | undefined, {
+      id: str(b, 'id'),
+      estimate: (b.estimate ?? null) as number | null,
+      resources: b.resources as string[] | undefined,
+      after: b.after as string[] | undefined,
+      kb: b.kb as string[] | undefined,
+    });
+    res.status(201).json(task);
+  });
+  a.post('/workstreams/:name/tasks/:id/claim', async (req, res) => {
+    const b = body(req);
+    res.json(await orc.claimTask(String(req.params.name), String(req.params.id), str(b, 'agent'), { leaseMs: b.lease_ms as number | undefined }));
+  });
+  a.post('/workstreams/:name/tasks/:id/complete', async (req, res) => {
+    const b = body(req);
+    if (b.failed !== undefined && typeof b.failed !== 'boolean') throw invalid('"failed" must be true or false');
+    res.json(await orc.completeTask(String(req.params.name), String(req.params.id), str(b, 'result'), { agent: str(b, 'agent'), failed: b.failed as boolean | undefined }));
+  });
+  a.post('/workstreams/:name/next', async (req, res) => {
+    const b = body(req);
+    // 200 with the task, or 200 with null when nothing is claimable (one shape for clients to read).
+    res.json(await orc.getNextTask(String(req.params.name), str(b, 'agent'), { leaseMs: b.lease_ms as number | undefined }));
+  });
+
+  // ---------------------------------------------------------------- agents
+  a.get(
+    '/agents',
+    cached('agents', async () => {
+      const list = await orc.listAgents();
+      return { ...json(list), until: agentsUntil(list, staleMs()) };
+    }),
+  );
+  a.post('/agents', async (req, res) => {
+    const b = body(req);
+    if (b.capabilities !== undefined && !(Array.isArray(b.capabilities) && b.capabilities.every((c) => typeof c === 'string'))) throw invalid('"capabilities" must be a list of strings');
+    res.status(201).json(await orc.registerAgent(str(b, 'id') as string, str(b, 'type'), b.capabilities as string[] | undefined));
+  });
+  a.post('/agents/:id/heartbeat', async (req, res) => {
+    res.json(await orc.heartbeat(String(req.params.id)));
+  });
+
+  // ---------------------------------------------------------------- events
+  a.get('/events', async (req, res) => {
+    const q = {
+      agent: query(req, 'agent'),
+      action: query(req, 'action'),
+      since: query(req, 'since'),
+      workstream: query(req, 'workstream'),
+      last: checkInt('last', query(req, 'last') ?? '50', 1, 1_000_000),
+    };
+    send(res, await cache.get(`events:${JSON.stringify(q)}`, async () => json(await orc.getEvents(q))));
+  });
+
+  // ---------------------------------------------------------------- knowledge
+  a.get(
+    '/knowledge',
+    cached('knowledge', async () => json(await orc.listKnowledge())),
+  );
+  a.get('/knowledge/*topic', async (req, res) => {
+    const topic = checkTopic(rest(req, 'topic'));
+    const asText = req.accepts(['application/json', 'text/plain']) === 'text/plain';
+    const c = await cache.get(`kb:${asText}:${topic}`, async () => {
+      const content = await orc.readKnowledge(topic);
+      if (content === null) throw notFound(`no knowledge topic "${topic}"`);
+      return asText ? { body: content, type: 'text' } : json({ topic, content });
+    });
+    send(res, c);
+  });
+  a.put('/knowledge/*topic', async (req, res) => {
+    const topic = rest(req, 'topic');
+    let content: string | Buffer;
+    if (typeof req.body === 'string') content = req.body;
+    else if (Buffer.isBuffer(req.body) && req.is('application/json') === false) content = req.body;
+    else {
+      const c = body(req).content;
+      if (typeof c !== 'string') throw invalid('give the topic\'s text as {"content": "..."} (JSON) or as a text/plain body');
+      content = c;
+    }
+    res.json(await orc.writeKnowledge(topic, content));
+  });
+  a.delete('/knowledge/*topic', async (req, res) => {
+    res.json(await orc.deleteKnowledge(rest(req, 'topic')));
+  });
+
+  // ---------------------------------------------------------------- locks
+  a.get(
+    '/locks',
+    cached('locks', async () => {
+      const list = await orc.listLocks();
+      return { ...json(list), until: locksUntil(list) };
+    }),
+  );
+  a.post('/locks', async (req, res) => {
+    const b = body(req);
+    res.status(201).json(await orc.acquireLock(str(b, 'resource') as string, str(b, 'agent'), b.ttl_ms as number | undefined));
+  });
+  a.delete('/locks/*resource', async (req, res) => {
+    const b = Buffer.isBuffer(req.body) || typeof req.body === 'string' ? {} : body(req);
+    res.json(await orc.releaseLock(rest(req, 'resource'), query(req, 'agent') ?? str(b, 'agent')));
+  });
+
+  a.use((req, res) => {
+    res.status(404).json({ error: `no route ${req.method} /api${req.path}` });
+  });
+  app.use('/api', a);
+  app.use((req, res) => {
+    res.status(404).json({ error: `no route ${req.method} ${req.path}; the API is under /api` });
+  });
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    if (err instanceof OrcError) {
+      res.status(httpStatusOf(err.code)).json({ error: err.message, code: err.code });
+      return;
+    }
+    const e = err as { status?: number; statusCode?: number; type?: string; message?: string; orcUsage?: boolean };
+    if (e.orcUsage) {
+      res.status(400).json({ error: e.message });
+      return;
+    }
+    const status = e.status ?? e.statusCode ?? 500;
+    if (e.type === 'entity.too.large') res.status(413).json({ error: `request body too large; the limit is ${limit} bytes` });
+    else if (e.type === 'entity.parse.failed') res.status(400).json({ error: `request body is not valid JSON: ${e.message ?? ''}` });
+    else if (status >= 400 && status < 500) res.status(status).json({ error: e.message ?? 'bad request' });
+    else {
+      if (process.env.ORC_DEBUG) console.error(err);
+      res.status(500).json({ error: `internal error: ${e.message ?? String(err)}` });
+    }
+  });
+
+  return {
+    app,
+    cache,
+    hub,
+    watcher,
+    close() {
+      watcher?.close();
+      hub.close();
+    },
+  };
+}
