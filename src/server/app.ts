@@ -5,12 +5,15 @@
  * the status of its OrcError code.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
+import * as fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { OrcError, httpStatusOf, invalid, notFound } from '../errors.js';
 import * as S from '../model/state.js';
 import { checkInt, checkTopic } from '../model/validate.js';
 import type { Orc, Status } from '../ops/orc.js';
 import type { Agent, Lock } from '../model/types.js';
 import { ReadCache, type Cached } from './cache.js';
+import { taskCommits } from '../hooks/client.js';
 import { changes, logPage } from './log.js';
 import { guard } from './security.js';
 import { SseHub } from './sse.js';
@@ -27,7 +30,31 @@ export interface AppOptions {
   bodyLimit?: number;
   /** Fallback poll of the branch tip, ms; default 1000. */
   pollMs?: number;
+  /** The dashboard's static files (default: the package's dashboard/; ORC_DASHBOARD_DIR overrides). */
+  dashboardDir?: string;
 }
+
+/** Where the dashboard's files are: beside dist/ in the package (from dist/server/ and from the bundle in dist/bin/ alike). */
+export function dashboardDir(): string {
+  return process.env.ORC_DASHBOARD_DIR ?? fileURLToPath(new URL('../../dashboard/', import.meta.url));
+}
+
+/**
+ * The page may load only its own files and talk only to this server: no inline
+ * script, no eval, no frames, no plugins. With every user string put in the
+ * page as text (dashboard/dom.js), this is the second wall against XSS.
+ */
+const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "manifest-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
 
 export interface OrcApp {
   app: express.Express;
@@ -172,6 +199,16 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
     });
     send(res, c);
   });
+  a.get('/workstreams/:name/tasks/:id/commits', async (req, res) => {
+    const name = String(req.params.name);
+    const id = String(req.params.id);
+    const c = await cache.get(`task.commits:${name}:${id}`, async () => {
+      const t = await orc.getTask(name, id);
+      if (!t) throw notFound(`no task "${id}" in workstream "${name}"`);
+      return json(await taskCommits(orc, t));
+    });
+    send(res, c);
+  });
   a.post('/workstreams/:name/tasks', async (req, res) => {
     const b = body(req);
     const task = await orc.addTask(String(req.params.name), str(b, 'title') as string, str(b, 'description'), b.priority as number | undefined, {
@@ -279,6 +316,28 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
     res.status(404).json({ error: `no route ${req.method} /api${req.path}` });
   });
   app.use('/api', a);
+
+  // ---------------------------------------------------------------- the dashboard (static, no build step)
+  const dir = opts.dashboardDir ?? dashboardDir();
+  const page = (res: Response) => {
+    res.set({
+      'Content-Security-Policy': CSP,
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+      'X-Frame-Options': 'DENY',
+      'Cache-Control': 'no-cache',
+    });
+  };
+  app.use((req, res, next) => {
+    page(res);
+    next();
+  });
+  if (fs.existsSync(dir)) app.use(express.static(dir, { index: 'index.html', dotfiles: 'ignore', fallthrough: true, etag: true, lastModified: true }));
+  else {
+    app.get('/', (_req, res) => {
+      res.status(404).json({ error: `the dashboard's files are missing (${dir}); reinstall git-orc or set ORC_DASHBOARD_DIR` });
+    });
+  }
   app.use((req, res) => {
     res.status(404).json({ error: `no route ${req.method} ${req.path}; the API is under /api` });
   });
