@@ -167,6 +167,48 @@ describe('orc serve: writes', () => {
   });
 });
 
+describe('orc serve: the dashboard files', () => {
+  it('serves the page at / with a strict Content-Security-Policy, and its modules as JavaScript', async () => {
+    const page = await fetch(`${s.url}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(page.headers.get('x-frame-options')).toBe('DENY');
+    const html = await page.text();
+    expect(html).toContain('<script type="module" src="app.js"></script>');
+    // No inline script anywhere: the CSP would block it.
+    expect(html.match(/<script(?![^>]*\bsrc=)[^>]*>/g)).toBeNull();
+    for (const f of ['app.js', 'api.js', 'dom.js', 'diff.js']) {
+      const r = await fetch(`${s.url}/${f}`);
+      expect(r.status, f).toBe(200);
+      expect(r.headers.get('content-type'), f).toMatch(/javascript/);
+    }
+    expect((await fetch(`${s.url}/style.css`)).headers.get('content-type')).toMatch(/text\/css/);
+  });
+
+  it('never serves a file from outside dashboard/', async () => {
+    for (const p of ['/../package.json', '/..%2fpackage.json', '/%2e%2e/package.json', '/.%2e/src/server/app.ts', '/README.md/../../package.json']) {
+      const r = await rawGet(s.port, p, { host: `127.0.0.1:${s.port}` });
+      expect(r.status, p).toBeGreaterThanOrEqual(400);
+      expect(r.body, p).not.toContain('"name": "git-orc"');
+    }
+  });
+
+  it("GET /api/workstreams/:name/tasks/:id/commits: the task's linked code commits", async () => {
+    orcJson(repo, ['t', 'claim', 'w', 't1', 'cli-agent']);
+    orcJson(repo, ['event', 'code_committed', JSON.stringify({ workstream: 'w', task_id: 't1', commit: 'a'.repeat(40), branch: 'feature', subject: 'did it' })], { env: { ORC_AGENT: 'cli-agent' } });
+    const r = await req('GET', `${s.base}/workstreams/w/tasks/t1/commits`);
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual([{ commit: 'a'.repeat(40), branch: 'feature', subject: 'did it', agent: 'cli-agent', ts: expect.any(String) }]);
+    expect((await req('GET', `${s.base}/workstreams/w/tasks/nope/commits`)).status).toBe(404);
+    expect((await req('GET', `${s.base}/workstreams/none/tasks/t1/commits`)).status).toBe(404);
+  });
+});
+
 describe('orc serve: log and stream', () => {
   it('pages the audit log and gives one op\'s changed files', async () => {
     const page = await req('GET', `${s.base}/log?last=3`);
