@@ -509,7 +509,8 @@ function eventDetail(e) {
   if (e.previous_agent) out.push(` from ${e.previous_agent}`);
   if (e.resource) out.push(h('span', { class: 'mono' }, e.resource), e.token !== undefined ? ` #${e.token}` : '');
   if (e.topic) out.push(h('a', { href: kbHref(e.topic) }, e.topic));
-  if (e.agent_id && e.action !== 'agent_heartbeat') out.push(e.agent_id);
+  if (e.agent_id && e.agent_id !== e.agent && e.action !== 'agent_heartbeat') out.push(e.agent_id);
+  if (e.type && e.action === 'agent_registered') out.push(h('span', { class: 'muted' }, e.type));
   if (e.commit) out.push(h('span', { class: 'mono' }, short(e.commit)), e.subject ? ` ${e.subject}` : '');
   if (e.result) out.push(h('span', { class: 'result' }, ` — ${e.result}`));
   if (e.reason) out.push(h('span', { class: 'result' }, ` — ${e.reason}`));

@@ -17,7 +17,7 @@ type Act = (fn: (orc: Orc, g: Globals, ...args: never[]) => Promise<void | numbe
 export function registerServeCommands(program: Command, act: Act): void {
   program
     .command('serve')
-    .description('serve the REST API (and SSE stream) over the state branch; 127.0.0.1 unless --host, which then needs --token')
+    .description('serve the dashboard (/), the REST API (/api) and its live stream over the state branch; 127.0.0.1 unless --host, which then needs --token')
     .option('--port <n>', 'port (default: PORT, then 4000; 0 picks a free one)')
     .option('--host <address>', 'address to listen on (default 127.0.0.1)')
     .option('--token <token>', 'writes need Authorization: Bearer <token> (default: ORC_TOKEN); required off loopback')
@@ -29,7 +29,7 @@ export function registerServeCommands(program: Command, act: Act): void {
         const { startServer } = await import('../server/serve.js');
         const s = await startServer(orc, { port, host: opts.host, token: opts.token ?? process.env.ORC_TOKEN ?? null });
         if (g.json) output.printJson({ url: s.url, port: s.port, host: s.host, branch: orc.branch });
-        else output.print(`orc: serving ${orc.branch} at ${s.url}/api (Ctrl-C stops)`);
+        else output.print(`orc: dashboard at ${s.url}/ · API at ${s.url}/api · branch ${orc.branch} (Ctrl-C stops)`);
         await new Promise<void>((resolve) => {
           const stop = () => {
             process.off('SIGINT', stop);

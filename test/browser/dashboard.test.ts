@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The dashboard in a real browser (Debian's chromium through playwright-core)
  * against a real `orc serve` process, with the state made and checked by the
