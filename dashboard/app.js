@@ -13,6 +13,11 @@ const TASK_ROWS = 200;
 const FOLD_OVER = 500;
 const STATUSES = ['pending', 'in_progress', 'done', 'failed'];
 const STATUS_TEXT = { pending: 'pending', in_progress: 'in progress', done: 'done', failed: 'failed' };
+/** The actions orc's own ops log, offered by the timeline's filter before any is seen. */
+const ACTIONS = ['task_created', 'task_claimed', 'task_taken_over', 'task_completed', 'task_failed', 'task_dependencies_added', 'workstream_created', 'agent_registered', 'agent_heartbeat', 'lock_acquired', 'lock_renewed', 'lock_released', 'knowledge_written', 'knowledge_deleted', 'code_committed', 'op_replay_refused'];
+const HISTORY_PAGE = 50;
+/** Op details kept in memory (each can hold file contents). */
+const DETAIL_CACHE = 40;
 
 const state = {
   status: null,
@@ -24,7 +29,9 @@ const state = {
   route: { view: 'overview' },
   task: null,
   kb: { topic: null, content: null, missing: false, editing: false, base: null, editor: null, confirmDelete: false },
-  history: { entries: [], want: 50, detail: new Map(), error: null },
+  /** Unsaved knowledge drafts by topic, kept when the page moves elsewhere. */
+  drafts: new Map(),
+  history: { entries: [], more: true, older: false, detail: new Map() },
   ui: { open: new Map(), filter: new Map(), showAll: new Set(), heartbeats: false, eventAgent: '', eventAction: '' },
 };
 
@@ -62,23 +69,50 @@ function onRoute() {
   const prev = state.route;
   state.route = r;
   if (r.view === 'kb' && (prev.view !== 'kb' || prev.topic !== r.topic || prev.creating !== r.creating)) {
-    state.kb = { topic: r.topic, content: null, missing: false, editing: !!r.creating, base: null, editor: null, confirmDelete: false };
-  }
+    keepDraft();
+    const draft = state.drafts.get(r.creating ? '' : r.topic);
+    state.kb = { topic: r.topic, content: null, missing: false, editing: !!r.creating || !!draft, base: draft?.base ?? null, editor: null, confirmDelete: false, draft };
+  } else if (r.view !== 'kb') keepDraft();
   if (r.view === 'task' && (prev.ws !== r.ws || prev.id !== r.id)) state.task = null;
   for (const v of document.querySelectorAll('.view')) v.hidden = v.dataset.view !== r.view;
-  for (const a of document.querySelectorAll('.tabs a')) a.classList.toggle('active', a.dataset.view === r.view || (r.view === 'task' && a.dataset.view === 'overview'));
+  for (const a of document.querySelectorAll('.tabs a')) {
+    const on = a.dataset.view === r.view || (r.view === 'task' && a.dataset.view === 'overview');
+    a.classList.toggle('active', on);
+    if (on) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
   render();
   void refresh();
   if (r.view !== prev.view) window.scrollTo(0, 0);
+  // On one column the op's diff is below the list: bring it into view.
+  if (r.view === 'history' && r.commit && prev.view === 'history' && window.matchMedia('(max-width: 1000px)').matches) $('#op-detail').scrollIntoView({ block: 'start' });
 }
+
+/** An open knowledge edit with changes is kept (in this tab) when the page moves elsewhere. */
+function keepDraft() {
+  const k = state.kb;
+  if (!k.editing || !k.editor) return;
+  const { text, name } = k.editor;
+  const key = k.topic ?? '';
+  if (text.value !== (k.base ?? '') || (!k.topic && name.value)) state.drafts.set(key, { text: text.value, name: name.value, base: k.base });
+  else state.drafts.delete(key);
+}
+
+const dirty = () => state.route.view === 'kb' && state.kb.editing && state.kb.editor && state.kb.editor.text.value !== (state.kb.base ?? '');
 
 // ------------------------------------------------------------------ loading
 
 let running = null;
 let again = false;
+/** A commit came while the tab was hidden: read once when it is shown again. */
+let staleWhileHidden = false;
 
 /** Reads what the current view shows; calls made while one runs fold into one more run. */
 function refresh() {
+  if (document.hidden) {
+    staleWhileHidden = true;
+    return Promise.resolve();
+  }
   if (running) {
     again = true;
     return running;
@@ -92,7 +126,12 @@ function refresh() {
       } catch (e) {
         setProblem(e);
       }
-      render();
+      try {
+        render();
+      } catch (e) {
+        console.error(e);
+        toast(`could not show the state: ${e.message}`, 'error');
+      }
     } while (again);
   })().finally(() => {
     running = null;
@@ -122,19 +161,23 @@ async function load() {
 }
 
 async function loadEvents() {
-  const q = new URLSearchParams({ last: '300' });
-  if (state.ui.eventAgent) q.set('agent', state.ui.eventAgent);
-  if (state.ui.eventAction) q.set('action', state.ui.eventAction);
+  const ui = state.ui;
+  const q = new URLSearchParams({ last: '100' });
+  if (ui.eventAgent) q.set('agent', ui.eventAgent);
+  if (ui.eventAction) q.set('action', ui.eventAction);
+  // Heartbeats would crowd out everything else: the server leaves them out unless asked.
+  else if (!ui.heartbeats) q.set('exclude', 'agent_heartbeat');
   state.events = await api.get(`/events?${q}`);
 }
 
 async function loadTask(r) {
   const base = `/workstreams/${seg(r.ws)}/tasks/${seg(r.id)}`;
   try {
-    const [task, commits, events, siblings] = await Promise.all([
-      api.get(base),
+    const task = await api.get(base);
+    // The task's events: its workstream's since it was made (none can be older), heartbeats left out.
+    const [commits, events, siblings] = await Promise.all([
       api.get(`${base}/commits`),
-      api.get(`/events?${new URLSearchParams({ workstream: r.ws, last: '2000' })}`),
+      api.get(`/events?${new URLSearchParams({ workstream: r.ws, since: task.created_at, exclude: 'agent_heartbeat', last: '100000' })}`),
       api.get(`/workstreams/${seg(r.ws)}/tasks`),
     ]);
     state.task = { key: `${r.ws}/${r.id}`, task, commits, events: events.filter((e) => e.task_id === r.id), siblings };
@@ -148,10 +191,11 @@ async function loadKb(r) {
   if (!r.topic) return;
   try {
     const k = await api.get(`/knowledge/${segs(r.topic)}`);
-    if (state.route.topic !== r.topic) return;
+    if (state.kb.topic !== r.topic) return;
     state.kb.content = k.content;
     state.kb.missing = false;
   } catch (e) {
+    if (state.kb.topic !== r.topic) return;
     if (e instanceof ApiError && e.status === 404) {
       state.kb.content = null;
       state.kb.missing = true;
@@ -159,19 +203,49 @@ async function loadKb(r) {
   }
 }
 
+/** The newest page, joined to the older pages already read (the branch only grows at the tip). */
 async function loadHistory(r) {
-  state.history.entries = await api.get(`/log?last=${state.history.want}`);
-  if (r.commit && !state.history.detail.has(r.commit)) {
+  const hs = state.history;
+  const page = await api.get(`/log?last=${HISTORY_PAGE}`);
+  const at = hs.entries.findIndex((e) => e.commit === page.at(-1)?.commit);
+  if (at >= 0) hs.entries = [...page, ...hs.entries.slice(at + 1)];
+  else {
+    hs.entries = page;
+    hs.more = page.length === HISTORY_PAGE;
+  }
+  if (r.commit && !hs.detail.has(r.commit)) {
     try {
-      state.history.detail.set(r.commit, await api.get(`/log/${encodeURIComponent(r.commit)}`));
+      const d = await api.get(`/log/${encodeURIComponent(r.commit)}`);
+      d.diffs = d.files.map((f) => hunks(lineDiff(f.old, f.new)));
+      hs.detail.set(r.commit, d);
+      while (hs.detail.size > DETAIL_CACHE) hs.detail.delete(hs.detail.keys().next().value);
+      hs.error = null;
     } catch (e) {
-      if (e instanceof ApiError && e.status < 500) state.history.detail.set(r.commit, { error: e.message });
+      // Not cached: the next read tries again.
+      if (e instanceof ApiError && e.status < 500) hs.error = { commit: r.commit, message: e.message };
       else throw e;
     }
   }
 }
 
-const isOpen = (ws) => state.ui.open.get(ws.name) ?? (ws.task_counts.total <= FOLD_OVER && state.status.workstreams.length <= 12);
+async function olderHistory() {
+  const hs = state.history;
+  const last = hs.entries.at(-1);
+  if (!last || hs.older) return;
+  hs.older = true;
+  try {
+    const page = await api.get(`/log?last=${HISTORY_PAGE}&before=${last.commit}`);
+    hs.entries = [...hs.entries, ...page];
+    hs.more = page.length === HISTORY_PAGE;
+  } catch (e) {
+    toast(e.message, 'error');
+  } finally {
+    hs.older = false;
+    render();
+  }
+}
+
+const isOpen = (ws) => state.ui.open.get(ws.name) ?? ws.task_counts.total <= FOLD_OVER;
 
 /** Locks and leases run out without a commit: read again just after the first one does (a timer, not a poll). */
 let expiryTimer = null;
@@ -180,7 +254,10 @@ function scheduleExpiry() {
   const now = Date.now();
   let next = Infinity;
   for (const l of state.status?.active_locks ?? []) next = Math.min(next, Date.parse(l.expires_at));
-  for (const list of state.tasks.values()) for (const t of list) if (t.status === 'in_progress' && t.lease_expires_at) next = Math.min(next, Date.parse(t.lease_expires_at));
+  const tasks = [...[...state.tasks.values()].flat(), ...(state.route.view === 'task' && state.task?.task ? [state.task.task] : [])];
+  for (const t of tasks) if (t.status === 'in_progress' && t.lease_expires_at) next = Math.min(next, Date.parse(t.lease_expires_at));
+  const staleMs = state.status?.settings?.agent_stale_ms;
+  if (staleMs) for (const a of state.status.agents) if (!a.stale) next = Math.min(next, Date.parse(a.last_heartbeat) + staleMs);
   if (Number.isFinite(next) && next > now) expiryTimer = setTimeout(() => void refresh(), Math.min(next - now + 250, 2 ** 31 - 1));
 }
 
@@ -241,7 +318,19 @@ function askToken(what, fn) {
 
 // ------------------------------------------------------------------ rendering
 
+/**
+ * Re-renders the current view from state. Controls carry a stable data-key,
+ * so the one that had focus gets it back after its region is rebuilt: a
+ * keyboard user keeps their place while agents commit.
+ */
 function render() {
+  const active = document.activeElement;
+  const key = active && active !== document.body ? active.dataset?.key : undefined;
+  renderView();
+  if (key && !document.activeElement?.dataset?.key) document.querySelector(`[data-key="${CSS.escape(key)}"]`)?.focus({ preventScroll: true });
+}
+
+function renderView() {
   renderHeader();
   const v = state.route.view;
   if (!state.status) return;
@@ -324,6 +413,7 @@ function renderWorkstream(ws) {
         type: 'button',
         class: 'link fold',
         'aria-expanded': String(open),
+        dataset: { key: `fold:${ws.name}` },
         onclick: () => {
           state.ui.open.set(ws.name, !open);
           render();
@@ -337,7 +427,7 @@ function renderWorkstream(ws) {
     ws.status !== 'active' ? h('span', { class: 'badge' }, ws.status) : null,
     h('span', { class: 'muted small' }, `priority ${ws.priority}`),
     h('span', { class: 'ws-count' }, `${c.done}/${c.total} done`, c.failed ? `, ${c.failed} failed` : '', c.in_progress ? `, ${c.in_progress} running` : ''),
-    h('button', { type: 'button', class: 'small', title: 'claim the best ready task for the agent named above', onclick: () => claimNext(ws.name) }, 'Claim next'),
+    h('button', { type: 'button', class: 'small', title: 'claim the best ready task for the agent named above', 'aria-label': `claim the next task of ${ws.name}`, dataset: { key: `next:${ws.name}` }, onclick: () => claimNext(ws.name) }, 'Claim next'),
   );
   const body = [];
   if (open) {
@@ -352,6 +442,7 @@ function renderWorkstream(ws) {
               type: 'button',
               class: ['chip', filter === s && 'on'],
               'aria-pressed': String(filter === s),
+              dataset: { key: `chip:${ws.name}:${s}` },
               onclick: () => {
                 state.ui.filter.set(ws.name, s);
                 render();
@@ -377,7 +468,7 @@ function taskTable(wsName, tasks) {
       'tr',
       { class: `s-${t.status}`, dataset: { task: t.id } },
       h('td', { 'data-label': 'status' }, badge(t.status)),
-      h('td', { class: 'title', 'data-label': 'task' }, h('a', { href: taskHref(wsName, t.id) }, t.title), t.after?.length ? h('span', { class: 'muted small' }, ` after ${t.after.length}`) : null),
+      h('td', { class: 'title', 'data-label': 'task' }, h('a', { href: taskHref(wsName, t.id), dataset: { key: `open:${wsName}/${t.id}` } }, t.title), t.after?.length ? h('span', { class: 'muted small' }, ` after ${t.after.length}`) : null),
       h('td', { class: 'mono small muted', 'data-label': 'id' }, t.id),
       h('td', { class: 'num', 'data-label': 'priority' }, t.priority),
       h('td', { 'data-label': 'agent' }, t.assigned_to ?? h('span', { class: 'muted' }, '—')),
@@ -419,14 +510,14 @@ function taskActions(wsName, t, compact) {
     out.push(
       h(
         'button',
-        { type: 'button', class: 'small primary', dataset: { action: 'claim' }, onclick: () => act(`claimed “${t.title}”`, () => api.post(`${path}/claim`, { agent: actor() })) },
+        { type: 'button', class: 'small primary', 'aria-label': `claim ${t.title}`, dataset: { action: 'claim', key: `claim:${compact}:${wsName}/${t.id}` }, onclick: () => act(`claimed “${t.title}”`, () => api.post(`${path}/claim`, { agent: actor() })) },
         t.status === 'pending' ? 'Claim' : 'Take over',
       ),
     );
   }
   if (t.status === 'in_progress' && compact) {
-    out.push(h('button', { type: 'button', class: 'small', dataset: { action: 'done' }, onclick: () => act(`completed “${t.title}”`, () => api.post(`${path}/complete`, { agent: actor() })) }, 'Done'));
-    out.push(h('a', { class: 'button small', href: taskHref(wsName, t.id), title: 'complete with a result, or fail' }, '…'));
+    out.push(h('button', { type: 'button', class: 'small', 'aria-label': `complete ${t.title}`, dataset: { action: 'done', key: `done:${wsName}/${t.id}` }, onclick: () => act(`completed “${t.title}”`, () => api.post(`${path}/complete`, { agent: actor() })) }, 'Done'));
+    out.push(h('a', { class: 'button small', href: taskHref(wsName, t.id), title: 'complete with a result, or fail', 'aria-label': `open ${t.title}`, dataset: { key: `more:${wsName}/${t.id}` } }, '…'));
   }
   return out;
 }
@@ -460,6 +551,7 @@ function renderAgents() {
           h('span', { class: 'dot', title: a.stale ? 'stale: no recent heartbeat' : 'alive' }),
           h('span', { class: 'agent-id' }, a.id),
           a.type ? h('span', { class: 'muted small' }, a.type) : null,
+          a.stale ? h('span', { class: 'stale-label' }, 'stale') : null,
           h('span', { class: 'beat small' }, '♥ ', clock('ago', a.last_heartbeat)),
           a.capabilities?.length ? h('div', { class: 'caps small muted' }, a.capabilities.join(', ')) : null,
           (working.get(a.id) ?? []).map((t) => h('div', { class: 'small' }, '→ ', h('a', { href: taskHref(t.workstream, t.id) }, t.title))),
@@ -491,6 +583,8 @@ function renderLocks() {
               type: 'button',
               class: 'small link',
               title: 'release (as the agent named above; only its holder can)',
+              'aria-label': `release ${l.resource}`,
+              dataset: { key: `release:${l.resource}` },
               onclick: () => act(`released ${l.resource}`, () => api.del(`/locks/${segs(l.resource)}${actor() ? `?agent=${encodeURIComponent(actor())}` : ''}`)),
             },
             'release',
@@ -501,8 +595,9 @@ function renderLocks() {
   );
 }
 
-/** What an event says, beyond who and when. */
-function eventDetail(e) {
+/** What an event says, beyond who and when. Fields are shown only when they are text (events are free-form). */
+function eventDetail(ev) {
+  const e = Object.fromEntries(Object.entries(ev).map(([k, v]) => [k, typeof v === 'string' || typeof v === 'number' ? v : undefined]));
   const out = [];
   if (e.workstream && e.task_id) out.push(h('a', { href: taskHref(e.workstream, e.task_id) }, e.title ? `${e.title}` : `${e.workstream}/${e.task_id}`));
   else if (e.workstream) out.push(h('span', null, e.workstream));
@@ -515,7 +610,7 @@ function eventDetail(e) {
   if (e.result) out.push(h('span', { class: 'result' }, ` — ${e.result}`));
   if (e.reason) out.push(h('span', { class: 'result' }, ` — ${e.reason}`));
   if (!out.length) {
-    const rest = Object.entries(e).filter(([k]) => !['ts', 'agent', 'action'].includes(k));
+    const rest = Object.entries(ev).filter(([k]) => !['ts', 'agent', 'action'].includes(k));
     if (rest.length) out.push(h('span', { class: 'muted' }, JSON.stringify(Object.fromEntries(rest)).slice(0, 160)));
   }
   return out;
@@ -536,21 +631,20 @@ function renderEvents() {
   const ui = state.ui;
   // Filter choices: what this page has seen, plus the current choice.
   const agents = new Set([...state.status.agents.map((a) => a.id), ...state.events.map((e) => e.agent)]);
-  const actions = new Set(state.events.map((e) => e.action));
+  const actions = new Set([...ACTIONS, ...state.events.map((e) => e.action)]);
   setOptions($('#event-agent'), 'all agents', agents, ui.eventAgent);
   setOptions($('#event-action'), 'all actions', actions, ui.eventAction);
   $('#event-heartbeats').checked = ui.heartbeats;
-  const shown = state.events
-    .filter((e) => ui.heartbeats || e.action !== 'agent_heartbeat' || ui.eventAction === 'agent_heartbeat')
-    .slice(-100)
-    .reverse();
+  const shown = state.events.slice().reverse();
   fill($('#events'), shown.length ? shown.map(eventItem) : h('li', { class: 'empty' }, 'No events.'));
 }
 
+/** Refills a select only when its choices changed (refilling closes it under the user's pointer). */
 function setOptions(select, none, values, chosen) {
   const list = [...new Set([...values, ...(chosen ? [chosen] : [])])].sort();
-  fill(select, h('option', { value: '' }, none), list.map((v) => h('option', { value: v }, v)));
-  select.value = chosen;
+  const have = [...select.options].slice(1).map((o) => o.value);
+  if (have.length !== list.length || have.some((v, i) => v !== list[i])) fill(select, h('option', { value: '' }, none), list.map((v) => h('option', { value: v }, v)));
+  if (select.value !== chosen) select.value = chosen;
 }
 
 // ------------------------------------------------------------------ task view
@@ -617,8 +711,8 @@ function renderTask() {
               h(
                 'div',
                 { class: 'row' },
-                h('button', { type: 'button', class: 'primary', dataset: { action: 'done' }, onclick: () => complete(false) }, 'Done'),
-                h('button', { type: 'button', class: 'danger', dataset: { action: 'fail' }, onclick: () => complete(true) }, 'Failed'),
+                h('button', { type: 'button', class: 'primary', dataset: { action: 'done', key: 'task-done' }, onclick: () => complete(false) }, 'Done'),
+                h('button', { type: 'button', class: 'danger', dataset: { action: 'fail', key: 'task-fail' }, onclick: () => complete(true) }, 'Failed'),
               ),
             )
           : null,
@@ -717,12 +811,15 @@ function renderKbEditor(root) {
   if (!k.editor) {
     const name = h('input', { name: 'topic', required: true, placeholder: 'topic, e.g. conventions/testing', spellcheck: 'false', 'aria-label': 'topic' });
     const text = h('textarea', { name: 'content', rows: '18', spellcheck: 'false', 'aria-label': 'content' });
-    text.value = k.base ?? '';
-    const notice = h('p', { class: 'notice', hidden: true });
+    text.value = k.draft?.text ?? k.base ?? '';
+    name.value = k.draft?.name ?? '';
+    const notice = h('p', { class: 'notice', role: 'status', hidden: true });
+    const save = h('button', { type: 'submit', class: 'primary', dataset: { action: 'save' } }, 'Save');
     const cancel = () => {
+      state.drafts.delete(k.topic ?? '');
       if (creating) location.hash = '#/kb';
       else {
-        Object.assign(k, { editing: false, editor: null });
+        Object.assign(k, { editing: false, editor: null, draft: undefined });
         render();
       }
     };
@@ -734,9 +831,21 @@ function renderKbEditor(root) {
           ev.preventDefault();
           const topic = creating ? name.value.trim() : k.topic;
           if (!topic) return;
+          // A new topic never silently replaces one that exists; an edit over someone else's change asks first.
+          if (creating && state.status.knowledge_topics.includes(topic)) {
+            notice.hidden = false;
+            notice.textContent = `“${topic}” already exists: open it to edit it, or pick another name.`;
+            return;
+          }
+          if (!creating && k.editor.changed() && save.dataset.confirm !== 'yes') {
+            save.dataset.confirm = 'yes';
+            save.textContent = 'Save anyway';
+            return;
+          }
           const ok = await act(`saved ${topic}`, () => api.put(`/knowledge/${segs(topic)}`, { content: text.value }));
           if (ok === undefined) return;
-          Object.assign(k, { editing: false, editor: null, content: text.value, missing: false });
+          state.drafts.delete(k.topic ?? '');
+          Object.assign(k, { editing: false, editor: null, draft: undefined, content: text.value, missing: false });
           if (creating) location.hash = kbHref(topic);
           else render();
         },
@@ -744,17 +853,28 @@ function renderKbEditor(root) {
       creating ? h('label', null, 'Topic ', name) : h('h1', { class: 'mono' }, k.topic),
       notice,
       text,
-      h('div', { class: 'row end' }, h('button', { type: 'button', onclick: cancel }, 'Cancel'), h('button', { type: 'submit', class: 'primary', dataset: { action: 'save' } }, 'Save')),
+      h('div', { class: 'row end' }, h('button', { type: 'button', dataset: { action: 'cancel' }, onclick: cancel }, 'Cancel'), save),
     );
-    k.editor = { form, notice };
+    k.editor = {
+      form,
+      notice,
+      text,
+      name,
+      save,
+      // Someone else changed (or deleted) the topic since this edit began.
+      changed: () => !creating && k.base !== null && ((k.content !== null && k.content !== k.base) || (k.missing && k.base !== '')),
+    };
     fill(root, form);
     (creating ? name : text).focus();
   } else if (!root.contains(k.editor.form)) fill(root, k.editor.form);
-  // Someone else changed the topic while this edit is open: say so, keep the draft.
-  const changed = !creating && k.content !== null && k.base !== null && k.content !== k.base;
-  const gone = !creating && k.missing && k.base !== '';
-  k.editor.notice.hidden = !(changed || gone);
-  k.editor.notice.textContent = gone ? 'This topic was deleted on the branch while you were editing; saving writes it again.' : 'This topic changed on the branch since you started editing; saving replaces that change.';
+  if (creating) return;
+  const changed = k.editor.changed();
+  k.editor.notice.hidden = !changed;
+  if (changed) k.editor.notice.textContent = k.missing ? 'This topic was deleted on the branch while you were editing; saving writes it again.' : 'This topic changed on the branch since you started editing; saving replaces that change.';
+  else if (k.editor.save.dataset.confirm) {
+    delete k.editor.save.dataset.confirm;
+    k.editor.save.textContent = 'Save';
+  }
 }
 
 async function deleteTopic(topic) {
@@ -785,12 +905,17 @@ function renderHistory() {
       ),
     ),
   );
-  $('#history-more').hidden = hs.entries.length < hs.want || hs.entries.at(-1)?.parents.length === 0;
+  const more = $('#history-more');
+  more.hidden = !hs.more || !hs.entries.length || hs.entries.at(-1).parents.length === 0;
+  more.disabled = hs.older;
   const root = $('#op-detail');
+  const d = sel ? hs.detail.get(sel) : undefined;
+  if (!d) delete root.dataset.shown;
   if (!sel) return fill(root, h('p', { class: 'empty' }, 'Pick an op to see what it changed.'));
-  const d = hs.detail.get(sel);
+  if (!d && hs.error?.commit === sel) return fill(root, h('p', { class: 'empty' }, hs.error.message));
   if (!d) return fill(root, h('p', { class: 'muted' }, 'loading…'));
-  if (d.error) return fill(root, h('p', { class: 'empty' }, d.error));
+  if (root.dataset.shown === sel) return; // an op never changes: keep what is shown (and its scroll)
+  root.dataset.shown = sel;
   fill(
     root,
     h('div', { class: 'panel-head' }, h('h1', null, d.summary)),
@@ -808,12 +933,11 @@ function renderHistory() {
     ),
     d.op ? h('details', { class: 'op-input' }, h('summary', null, `op ${d.op.op}: input`), h('pre', null, JSON.stringify(d.op.input, null, 2))) : h('p', { class: 'muted' }, 'Not an orc op (no Orc-Op trailer): a commit made by hand or by git.'),
     h('h3', null, plural(d.files.length, 'file'), ' changed'),
-    d.files.map(fileDiff),
+    d.files.map((f, i) => fileDiff(f, d.diffs[i])),
   );
 }
 
-function fileDiff(f) {
-  const lines = hunks(lineDiff(f.old, f.new));
+function fileDiff(f, lines) {
   return h(
     'section',
     { class: 'file', dataset: { path: f.path } },
@@ -853,7 +977,7 @@ function wireForms() {
     const f = ev.target;
     const ws = f.workstream.value;
     if (!ws) return toast('create a workstream first', 'warn');
-    const body = { title: f.title.value.trim(), description: f.description.value.trim() || undefined, priority: Number(f.priority.value || 0) };
+    const body = { title: f.title.value.trim(), description: f.description.value.trim() || undefined, priority: f.priority.value ? Number(f.priority.value) : undefined };
     if (f.after.value.trim()) body.after = listOf(f.after.value);
     if (f.resources.value.trim()) body.resources = listOf(f.resources.value);
     const t = await act(`added “${body.title}” to ${ws}`, () => api.post(`/workstreams/${seg(ws)}/tasks`, body));
@@ -869,7 +993,7 @@ function wireForms() {
     ev.preventDefault();
     const f = ev.target;
     const name = f.name.value.trim();
-    const w = await act(`created workstream ${name}`, () => api.post('/workstreams', { name, description: f.description.value.trim() || undefined, priority: Number(f.priority.value || 0) }));
+    const w = await act(`created workstream ${name}`, () => api.post('/workstreams', { name, description: f.description.value.trim() || undefined, priority: f.priority.value ? Number(f.priority.value) : undefined }));
     if (w) {
       f.reset();
       $('#add-ws').open = false;
@@ -891,9 +1015,23 @@ function wireForms() {
     render();
   });
   $('#kb-filter').addEventListener('input', () => render());
-  $('#history-more').addEventListener('click', () => {
-    state.history.want += 50;
-    void refresh();
+  $('#history-more').addEventListener('click', () => void olderHistory());
+  // Escape closes an open pop-up form.
+  document.addEventListener('keydown', (ev) => {
+    if (ev.key !== 'Escape') return;
+    for (const d of document.querySelectorAll('details.pop[open]')) {
+      d.open = false;
+      d.querySelector('summary')?.focus();
+    }
+  });
+  window.addEventListener('beforeunload', (ev) => {
+    if (dirty()) ev.preventDefault();
+  });
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden && staleWhileHidden) {
+      staleWhileHidden = false;
+      void refresh();
+    }
   });
 }
 
@@ -908,9 +1046,8 @@ function start() {
   window.addEventListener('hashchange', onRoute);
   connect({
     onState: setLive,
-    onHello: (hello) => {
-      if (hello.commit !== state.tip) void refresh();
-    },
+    // Every (re)connection: read again (commits may have come while away, or the last read failed).
+    onHello: () => void refresh(),
     onCommit: (c) => {
       if (c.commit !== state.tip) void refresh();
     },

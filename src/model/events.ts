@@ -51,6 +51,8 @@ export interface EventQuery {
   last?: number;
   /** Only events of this workstream (matches the event's `workstream` field). */
   workstream?: string;
+  /** Leave out these actions (the dashboard hides heartbeats, which would crowd out the rest). */
+  exclude?: string[];
 }
 
 function sortedDirs(s: StateReader, dir: string): string[] {
@@ -107,6 +109,7 @@ export function queryEvents(s: StateReader, q: EventQuery = {}): OrcEvent[] {
           (ev) =>
             (!q.agent || ev.agent === q.agent) &&
             (!q.action || ev.action === q.action) &&
+            (!q.exclude || !q.exclude.includes(ev.action)) &&
             (!q.workstream || ev.workstream === q.workstream) &&
             (!Number.isFinite(sinceMs) || Date.parse(ev.ts) >= sinceMs),
         );

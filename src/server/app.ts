@@ -141,7 +141,8 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
     '/status',
     cached('status', async () => {
       const s: Status = await orc.status();
-      return { ...json(s), until: Math.min(locksUntil(s.active_locks), agentsUntil(s.agents, staleMs())) };
+      // Plus the settings a client needs to tell when an agent turns stale or a lease runs out without a commit.
+      return { ...json({ ...s, settings: S.settingsOf(orc.store.snapshot(orc.store.tip())) }), until: Math.min(locksUntil(s.active_locks), agentsUntil(s.agents, staleMs())) };
     }),
   );
   a.get(
@@ -259,6 +260,7 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
       action: query(req, 'action'),
       since: query(req, 'since'),
       workstream: query(req, 'workstream'),
+      exclude: query(req, 'exclude')?.split(',').filter(Boolean),
       last: checkInt('last', query(req, 'last') ?? '50', 1, 1_000_000),
     };
     send(res, await cache.get(`events:${JSON.stringify(q)}`, async () => json(await orc.getEvents(q))));

@@ -40,7 +40,7 @@ beforeAll(async () => {
   cli('a', 'register', 'alice', 'coder');
   cli('a', 'register', 'bob', 'reviewer');
   cli('t', 'claim', 'api', 't1', 'alice');
-  cli('lock', 'acquire', 'src/api/handler.ts', 'alice');
+  cli('lock', 'acquire', 'src/api/handler.ts', 'alice', '--ttl', '3600000');
   cli('kb', 'write', 'conventions', 'Tabs, not spaces.\nSmall commits.');
   cli('kb', 'write', 'hostile', `${XSS_IMG}\n${XSS_SCRIPT}`);
   // A code commit by alice, in a linked worktree, while she holds t1: the hooks link it to the task.
@@ -69,6 +69,23 @@ async function open(hash = '', viewport = { width: 1280, height: 900 }): Promise
   return { page, problems };
 }
 
+/** expect.poll with room for a loaded 2-core machine. */
+const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 15_000 });
+
+/** Every visible element's box lies within the viewport's width (nothing hangs off either edge). */
+async function offscreen(page: Page, width: number): Promise<string[]> {
+  return page.evaluate((w) => {
+    const out: string[] = [];
+    for (const el of document.querySelectorAll('body *')) {
+      const r = el.getBoundingClientRect();
+      if (!r.width || !r.height || getComputedStyle(el).visibility === 'hidden') continue;
+      if (el.closest('.table-wrap, .timeline, pre, .list-pane .plain-list')) continue; // scroll containers of their own
+      if (r.left < -0.5 || r.right > w + 0.5) out.push(`${el.tagName.toLowerCase()}.${el.className} [${Math.round(r.left)}, ${Math.round(r.right)}]`);
+    }
+    return out;
+  }, width);
+}
+
 const count = (page: Page, label: string) => page.locator(`#summary [data-count="${label}"] .value`).textContent();
 
 describe('dashboard', () => {
@@ -83,7 +100,7 @@ describe('dashboard', () => {
     expect(await count(page, 'knowledge')).toBe('2');
 
     const api = page.locator('.ws[data-ws=api]');
-    await expect.poll(() => api.locator('tbody tr').count()).toBe(4);
+    await poll(() => api.locator('tbody tr').count()).toBe(4);
     const t1 = api.locator('tr[data-task=t1]');
     expect(await t1.locator('.badge').textContent()).toBe('in progress');
     expect(await t1.locator('td[data-label=agent]').textContent()).toBe('alice');
@@ -95,7 +112,7 @@ describe('dashboard', () => {
     expect(await page.locator('#agents li[data-agent=alice]').textContent()).toContain('Write the handler');
     const lock = page.locator('#locks li[data-resource="src/api/handler.ts"]');
     expect(await lock.locator('.token').textContent()).toBe('#1');
-    expect(await lock.locator('.ttl').textContent()).toMatch(/^ttl \d+s$/);
+    expect(await lock.locator('.ttl').textContent()).toMatch(/^ttl (59m( \d\ds)?|1h)$/);
     expect(await page.locator('#events li[data-action=task_claimed]').first().textContent()).toContain('Write the handler');
     expect(await page.locator('#events li[data-action=code_committed]').first().textContent()).toContain('handler: first cut');
 
@@ -157,6 +174,7 @@ describe('dashboard', () => {
     await page.fill('#add-task-form textarea[name=description]', 'by a person');
     await page.fill('#add-task-form input[name=priority]', '2');
     await page.click('#add-task-form button[type=submit]');
+    await page.locator('#add-task[open]').waitFor({ state: 'detached' });
     const row = page.locator('.ws[data-ws=docs] tr', { hasText: 'Made in the browser' });
     await row.waitFor();
     const id = (await row.getAttribute('data-task'))!;
@@ -164,13 +182,13 @@ describe('dashboard', () => {
     expect(made).toMatchObject({ title: 'Made in the browser', priority: 2, description: 'by a person', status: 'pending' });
 
     await row.locator('button[data-action=claim]').click();
-    await expect.poll(() => row.locator('td[data-label=agent]').textContent()).toBe('carol');
+    await poll(() => row.locator('td[data-label=agent]').textContent()).toBe('carol');
     expect(orcJson<{ status: string; assigned_to: string }>(repo, ['t', 'show', 'docs', id, '--json'])).toMatchObject({ status: 'in_progress', assigned_to: 'carol' });
 
     await row.locator('td.title a').click();
     await page.locator('.task-detail textarea[name=result]').fill('shipped it');
     await page.click('.task-detail button[data-action=done]');
-    await expect.poll(() => page.locator('.task-detail .panel-head .badge').textContent()).toBe('done');
+    await poll(() => page.locator('.task-detail .panel-head .badge').textContent()).toBe('done');
     expect(orcJson<{ status: string; result: string }>(repo, ['t', 'show', 'docs', id, '--json'])).toMatchObject({ status: 'done', result: 'shipped it' });
 
     // A claim the server refuses (another agent holds t1) is reported, not swallowed.
@@ -191,14 +209,14 @@ describe('dashboard', () => {
     await page.fill('#kb-detail textarea[name=content]', 'first line\n<b>not bold</b>\n');
     await page.click('#kb-detail button[data-action=save]');
     await page.waitForFunction(() => location.hash === '#/kb/notes/dashboard');
-    await expect.poll(() => page.locator('.kb-content').textContent()).toBe('first line\n<b>not bold</b>\n');
+    await poll(() => page.locator('.kb-content').textContent()).toBe('first line\n<b>not bold</b>\n');
     expect(orc(repo, ['kb', 'read', 'notes/dashboard']).stdout).toBe('first line\n<b>not bold</b>\n');
     expect(await page.locator('#kb-topics li.active').textContent()).toBe('notes/dashboard');
 
     await page.click('#kb-detail button[data-action=edit]');
     await page.fill('#kb-detail textarea[name=content]', 'rewritten');
     await page.click('#kb-detail button[data-action=save]');
-    await expect.poll(() => page.locator('.kb-content').textContent()).toBe('rewritten');
+    await poll(() => page.locator('.kb-content').textContent()).toBe('rewritten');
     expect(orc(repo, ['kb', 'read', 'notes/dashboard']).stdout).toBe('rewritten');
 
     // An edit in progress survives another process changing the topic, and says so.
@@ -208,12 +226,12 @@ describe('dashboard', () => {
     await page.locator('#kb-detail .notice:not([hidden])').waitFor();
     expect(await page.inputValue('#kb-detail textarea[name=content]')).toBe('my draft');
     await page.click('#kb-detail button:text("Cancel")');
-    await expect.poll(() => page.locator('.kb-content').textContent()).toBe('from elsewhere');
+    await poll(() => page.locator('.kb-content').textContent()).toBe('from elsewhere');
 
     await page.click('#kb-detail button[data-action=delete]');
     await page.click('#kb-detail button[data-action=confirm-delete]');
     await page.waitForFunction(() => location.hash === '#/kb');
-    await expect.poll(() => page.locator('#kb-topics li', { hasText: 'notes/dashboard' }).count()).toBe(0);
+    await poll(() => page.locator('#kb-topics li', { hasText: 'notes/dashboard' }).count()).toBe(0);
     expect(orcJson<string[]>(repo, ['kb', 'list', '--json'])).not.toContain('notes/dashboard');
     expect(problems).toEqual([]);
     await page.close();
@@ -253,18 +271,89 @@ describe('dashboard', () => {
     const { page, problems } = await open('', { width: 390, height: 844 });
     await page.locator('.ws[data-ws=api] tr[data-task=t1]').waitFor();
     expect(await page.evaluate(() => document.scrollingElement!.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await offscreen(page, 390)).toEqual([]);
+    for (const pop of ['#add-task', '#add-ws']) {
+      await page.click(`${pop} summary`);
+      expect(await offscreen(page, 390), pop).toEqual([]);
+      await page.keyboard.press('Escape');
+      expect(await page.locator(`${pop}[open]`).count(), pop).toBe(0);
+    }
     expect(await page.locator('.tabs').isVisible()).toBe(true);
     const claim = page.locator('.ws[data-ws=api] tr[data-task=t2] button[data-action=claim]');
     const box = (await claim.boundingBox())!;
     expect(box.x + box.width).toBeLessThanOrEqual(390);
     await page.screenshot({ path: artifact('dashboard-phone.png'), fullPage: true });
-    for (const hash of ['#/task/api/t1', '#/history', '#/kb/conventions']) {
+    const views: [string, string][] = [
+      ['#/task/api/t1', '.task-detail .commits-linked'],
+      ['#/history', '#history li'],
+      ['#/kb/conventions', '.kb-content'],
+    ];
+    for (const [hash, ready] of views) {
       await page.evaluate((h) => (location.hash = h), hash);
-      await page.waitForTimeout(300);
+      await page.locator(ready).first().waitFor();
       expect(await page.evaluate(() => document.scrollingElement!.scrollWidth), hash).toBeLessThanOrEqual(390);
+      expect(await offscreen(page, 390), hash).toEqual([]);
     }
     expect(problems).toEqual([]);
     await page.close();
+  });
+});
+
+describe('dashboard: forms, focus and reconnection', () => {
+  it('creates a workstream and a task with the default priority', async () => {
+    const { page, problems } = await open();
+    await page.click('#add-ws summary');
+    await page.fill('#add-ws-form input[name=name]', 'ops@2');
+    await page.click('#add-ws-form button[type=submit]');
+    await page.locator('.ws[data-ws="ops@2"]').waitFor();
+    expect(orcJson<{ name: string; priority: number }[]>(repo, ['ws', 'list', '--json']).find((w) => w.name === 'ops@2')?.priority).toBe(3);
+    await page.click('#add-task summary');
+    await page.selectOption('#add-task-form select[name=workstream]', 'ops@2');
+    await page.fill('#add-task-form input[name=title]', 'defaults');
+    await page.click('#add-task-form button[type=submit]');
+    await page.locator('.ws[data-ws="ops@2"] tr', { hasText: 'defaults' }).waitFor();
+    expect(orcJson<{ priority: number }[]>(repo, ['t', 'list', 'ops@2', '--json'])[0]!.priority).toBe(3);
+    expect(await page.locator('.toast.error').count()).toBe(0);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('keeps keyboard focus on the same control when another process commits', async () => {
+    const { page, problems } = await open();
+    const claim = page.locator('.ws[data-ws=docs] tr[data-task=d1] button[data-action=claim]');
+    await claim.focus();
+    const key = await claim.getAttribute('data-key');
+    expect((await orcAsync(repo, ['t', 'add', 'docs', 'focus test'], { env: { ORC_AGENT: 'bob' } })).code).toBe(0);
+    await page.locator('.ws[data-ws=docs] tr', { hasText: 'focus test' }).waitFor();
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.key)).toBe(key);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('catches up after the server restarts, and clears its error', async () => {
+    const own = await serve(repo);
+    const page = await browser.newPage();
+    const problems = watchProblems(page);
+    await page.goto(`${own.url}/`);
+    await page.locator('#live[data-state=live]').waitFor();
+    await page.locator('.ws[data-ws=docs]').waitFor();
+    await own.stop();
+    await page.locator('#live:not([data-state=live])').waitFor();
+    // A read while the server is away says so (folding a workstream reads again).
+    await page.click('.ws[data-ws=docs] button.fold');
+    await page.locator('.toast.error', { hasText: 'not answering' }).waitFor();
+    await page.click('.ws[data-ws=docs] button.fold');
+    cli('t', 'add', 'docs', 'made while the server was away', '--id', 'away1');
+    const again = await serve(repo, ['--port', String(own.port)]);
+    try {
+      await page.locator('.ws[data-ws=docs] tr[data-task=away1]').waitFor({ timeout: 20_000 });
+      await page.locator('#live[data-state=live]').waitFor();
+      await poll(() => page.locator('.toast.error').count()).toBe(0);
+      expect(problems.filter((p) => !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(p))).toEqual([]);
+    } finally {
+      await page.close();
+      await again.stop();
+    }
   });
 });
 
@@ -281,7 +370,7 @@ describe('dashboard with a token', () => {
       await claim.click();
       await page.locator('.toast input[type=password]').fill('sesame');
       await page.click('.toast button:text("Retry")');
-      await expect.poll(() => orcJson<{ assigned_to: string | null }>(repo, ['t', 'show', 'api', 'x1', '--json']).assigned_to).toBe('bob');
+      await poll(() => orcJson<{ assigned_to: string | null }>(repo, ['t', 'show', 'api', 'x1', '--json']).assigned_to).toBe('bob');
       expect(problems.filter((p) => !/401/.test(p))).toEqual([]);
       await page.close();
     } finally {

@@ -167,6 +167,20 @@ describe('orc serve: writes', () => {
   });
 });
 
+describe('orc serve: what the dashboard needs beyond the original API', () => {
+  it('/api/status carries the settings; /api/events?exclude= leaves actions out before taking the last N', async () => {
+    const st = await req('GET', `${s.base}/status`);
+    expect(st.body.settings).toEqual({ lease_ms: expect.any(Number), lock_ttl_ms: expect.any(Number), agent_stale_ms: expect.any(Number) });
+    orcJson(repo, ['t', 'add', 'w', 'before the heartbeats', '--id', 'hb0']);
+    for (let i = 0; i < 3; i++) orcJson(repo, ['a', 'heartbeat', 'cli-agent']);
+    const plain = await req('GET', `${s.base}/events?last=2`);
+    expect(plain.body.map((e: { action: string }) => e.action)).toEqual(['agent_heartbeat', 'agent_heartbeat']);
+    const some = await req('GET', `${s.base}/events?last=1&exclude=agent_heartbeat,lock_acquired`);
+    expect(some.body).toHaveLength(1);
+    expect(some.body[0]).toMatchObject({ action: 'task_created', task_id: 'hb0' });
+  });
+});
+
 describe('orc serve: the dashboard files', () => {
   it('serves the page at / with a strict Content-Security-Policy, and its modules as JavaScript', async () => {
     const page = await fetch(`${s.url}/`);
