@@ -27,7 +27,11 @@ interface DemoFlags {
 }
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
-const clock = (d: Date) => d.toTimeString().slice(0, 8);
+
+/** `12:00:01  agent-ada      claimed    api/todo-model          Define the Todo model…`, local time. */
+function activityLine(a: Activity): string {
+  return `${a.at.toTimeString().slice(0, 8)}  ${pad(a.who, 13)}  ${pad(a.what, 9)}  ${a.task ? `${pad(a.task, 22)}  ` : ''}${a.detail}\n`;
+}
 
 export function registerDemoCommands(program: Command): void {
   program
@@ -49,9 +53,9 @@ export function registerDemoCommands(program: Command): void {
       const speedMs = checkInt('--speed', opts.speed, 1, 3_600_000);
       if (opts.host !== undefined && !opts.host.trim()) throw invalid('--host is empty');
       if (opts.dir !== undefined && !opts.dir.trim()) throw invalid('--dir is empty');
-      const { startDemo, MAX_AGENTS } = await import('../demo/demo.js');
-      const agents = checkInt('--agents', opts.agents, 1, MAX_AGENTS);
-      process.exitCode = await runDemo(startDemo, {
+      const mod = await import('../demo/demo.js');
+      const agents = checkInt('--agents', opts.agents, 1, mod.MAX_AGENTS);
+      process.exitCode = await runDemo(mod, {
         json: !!g.json,
         quiet: !!opts.quiet,
         options: {
@@ -68,42 +72,53 @@ export function registerDemoCommands(program: Command): void {
     });
 }
 
-type StartDemo = typeof import('../demo/demo.js').startDemo;
-type DemoOptions = Parameters<StartDemo>[0];
+type DemoModule = typeof import('../demo/demo.js');
+type Demo = Awaited<ReturnType<DemoModule['startDemo']>>;
+type DemoOptions = Parameters<DemoModule['startDemo']>[0];
+type Activity = import('../demo/demo.js').Activity;
 
 /**
  * Starts the demo, prints the ready line, and runs until SIGINT, SIGTERM or
  * SIGHUP (or the demo failing); then stops it and prints one closing line.
  * A second signal exits at once.
  */
-async function runDemo(startDemo: StartDemo, o: { json: boolean; quiet: boolean; options: DemoOptions }): Promise<number> {
+async function runDemo({ startDemo, isAbort }: DemoModule, o: { json: boolean; quiet: boolean; options: DemoOptions }): Promise<number> {
   // Messages for a person go to stdout; with --json, stdout holds only the ready line.
   const human = o.json ? process.stderr : process.stdout;
   const say = (line: string) => human.write(`${line}\n`);
   let dir: string | null = null;
   let wake: (() => void) | null = null;
   let signalled = false;
+  const setup = new AbortController();
   const onSignal = () => {
     if (signalled) {
       process.stderr.write(`\norc demo: stopping at once${dir ? `; ${dir} may be left behind` : ''}\n`);
       process.exit(130);
     }
     signalled = true;
+    setup.abort();
     wake?.();
   };
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   for (const s of signals) process.on(s, onSignal);
   try {
-    const demo = await startDemo({
-      ...o.options,
-      onWarning: (m) => process.stderr.write(`orc demo: ${m}\n`),
-      onActivity:
-        o.json || o.quiet
-          ? undefined
-          : (a) => process.stdout.write(`${clock(a.at)}  ${pad(a.who, 13)}  ${pad(a.what, 9)}  ${a.task ? `${pad(a.task, 22)}  ` : ''}${a.detail}\n`),
-    });
+    let demo: Demo;
+    try {
+      demo = await startDemo({
+        ...o.options,
+        signal: setup.signal,
+        onWarning: (m) => process.stderr.write(`orc demo: ${m}\n`),
+        onActivity: o.json || o.quiet ? undefined : (a) => process.stdout.write(activityLine(a)),
+      });
+    } catch (e) {
+      if (!isAbort(e)) throw e;
+      say(`${human.isTTY ? '\n' : ''}orc demo: stopped while setting up; nothing left behind`);
+      return 0;
+    }
     dir = demo.dir;
-    if (o.json) {
+    if (signalled) {
+      // Stopped in the last moment of set-up: no ready line for a demo that is already ending.
+    } else if (o.json) {
       process.stdout.write(`${JSON.stringify({ url: demo.url, api: demo.api, port: demo.port, dir: demo.dir, branch: demo.branch, agents: demo.agents, worktrees: demo.worktrees })}\n`);
     } else {
       output.print(`orc demo: dashboard at ${demo.url}  (${demo.agents.length} agent${demo.agents.length === 1 ? '' : 's'} working in ${demo.dir}; Ctrl-C stops)`);

@@ -37,6 +37,8 @@ export interface ActorContext {
   env: NodeJS.ProcessEnv;
   /** The scenario's view of each task filed so far, by `ws/id` (tasks added by hand are worked on generically). */
   plan: Map<string, DemoTask>;
+  /** Per resource, the agents waiting for it, first come first: see SimAgent.lockAll. */
+  queues: Map<string, string[]>;
   activity(a: Omit<Activity, 'at'>): void;
   warn(message: string): void;
   /** Counts done and failed tasks for the closing line. */
@@ -101,6 +103,8 @@ export class SimAgent {
         }
         if (await this.work(current)) current = null;
         failures = 0;
+        // A moment between tasks (reading the next brief): the others' turn at the locks just released.
+        await pause(jitter(Math.max(100, this.ctx.speedMs / 5)), signal);
       } catch (e) {
         if (signal.aborted) break;
         if (++failures >= MAX_FAILURES) {
@@ -187,29 +191,51 @@ export class SimAgent {
     return true;
   }
 
-  /** Locks every resource, in sorted order so two agents never wait on each other; false if stopped while waiting. */
+  /**
+   * Locks every resource, in sorted order so two agents never wait on each
+   * other; false if stopped while waiting. orc's locks decide; on top of
+   * them the agents are polite, as real ones reading each other's
+   * `agent_waiting` events would be: whoever started waiting for a resource
+   * first gets it next, so an agent that releases a lock and wants it back
+   * at once does not starve the others.
+   */
   private async lockAll(t: Task, resources: string[]): Promise<boolean> {
     const ttl = Math.max(10_000, this.ctx.speedMs * 8);
+    const ref = key(t.workstream, t.id);
     for (const r of resources) {
+      const queue = this.ctx.queues.get(r) ?? [];
+      this.ctx.queues.set(r, queue);
       let waited = false;
-      for (;;) {
-        if (this.ctx.signal.aborted) return false;
-        try {
-          await this.orc.acquireLock(r, this.id, ttl);
-          this.held.push(r);
-          if (waited) this.ctx.activity({ who: this.id, what: 'locked', task: key(t.workstream, t.id), detail: `got ${r}` });
-          break;
-        } catch (e) {
-          if (!(e instanceof OrcError && e.code === 'CONFLICT')) throw e;
+      try {
+        for (;;) {
+          if (this.ctx.signal.aborted) return false;
+          const next = queue[0];
+          let holder: string | undefined;
+          if (next === undefined || next === this.id) {
+            try {
+              await this.orc.acquireLock(r, this.id, ttl);
+              this.held.push(r);
+              if (waited) this.ctx.activity({ who: this.id, what: 'locked', task: ref, detail: `got ${r}` });
+              break;
+            } catch (e) {
+              if (!(e instanceof OrcError && e.code === 'CONFLICT')) throw e;
+              holder = typeof e.data.holder === 'string' ? e.data.holder : 'another agent';
+            }
+          }
           if (!waited) {
             waited = true;
-            const holder = typeof e.data.holder === 'string' ? e.data.holder : 'another agent';
-            await this.orc.logEvent('agent_waiting', { workstream: t.workstream, task_id: t.id, resource: r, holder });
-            this.ctx.activity({ who: this.id, what: 'waiting', task: key(t.workstream, t.id), detail: `for ${r} (held by ${holder})` });
+            queue.push(this.id);
+            holder ??= (await this.orc.listLocks()).find((l) => l.resource === r)?.agent ?? 'nobody';
+            const after = next !== undefined && next !== this.id ? next : null;
+            await this.orc.logEvent('agent_waiting', { workstream: t.workstream, task_id: t.id, resource: r, holder, ...(after ? { after } : {}) });
+            this.ctx.activity({ who: this.id, what: 'waiting', task: ref, detail: `for ${r} (held by ${holder}${after ? `; ${after} is next` : ''})` });
           }
-          if (!(await pause(jitter(Math.max(100, this.ctx.speedMs / 3)), this.ctx.signal))) return false;
+          if (!(await pause(jitter(Math.max(100, this.ctx.speedMs / 6)), this.ctx.signal))) return false;
           await this.beat();
         }
+      } finally {
+        const i = queue.indexOf(this.id);
+        if (i >= 0) queue.splice(i, 1);
       }
     }
     return true;

@@ -40,6 +40,8 @@ export interface DemoOptions {
   bin?: string;
   onActivity?: (a: Activity) => void;
   onWarning?: (message: string) => void;
+  /** Aborting it during set-up undoes what was made and rejects with an AbortError (see isAbort). */
+  signal?: AbortSignal;
 }
 
 export interface Demo {
@@ -182,6 +184,15 @@ function unmake(p: Place): void {
   }
 }
 
+/** The rejection of a start cancelled through `signal`. */
+export function isAbort(e: unknown): boolean {
+  return e instanceof Error && e.name === 'AbortError';
+}
+
+function cancelled(): Error {
+  return Object.assign(new Error('orc demo was stopped while it was being set up'), { name: 'AbortError' });
+}
+
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Sets up the repo, the server and the agents, and starts them; throws OrcError (and leaves nothing behind) if it cannot. */
@@ -198,6 +209,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
   const warn = opts.onWarning ?? (() => {});
   let server: RunningServer | null = null;
   const git = async (cwd: string, ...args: string[]) => {
+    if (opts.signal?.aborted) throw cancelled();
     const r = await procs.run(cwd, args, env);
     if (r.code !== 0) throw new OrcError('ENV', `git ${args[0]} failed in ${cwd}: ${(r.stderr || r.stdout).trim().split('\n')[0]}`);
     return r.stdout.trim();
@@ -248,6 +260,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
       git: (cwd, args, e) => procs.run(cwd, args, e),
       env,
       plan,
+      queues: new Map(),
       activity: (a) => opts.onActivity?.({ at: new Date(), ...a }),
       warn,
       tally,
@@ -262,6 +275,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
       agents.push(new SimAgent(a, orc, wt, ctx));
     }
 
+    if (opts.signal?.aborted) throw cancelled();
     const loops = [...agents.map((a) => a.run()), runPlanner(planner, ctx, 1)];
     const ended = loops.map(() => false);
     loops.forEach((l, i) => void l.then(() => (ended[i] = true), () => (ended[i] = true)));
