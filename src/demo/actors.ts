@@ -41,6 +41,8 @@ export interface ActorContext {
   queues: Map<string, string[]>;
   activity(a: Omit<Activity, 'at'>): void;
   warn(message: string): void;
+  /** Throws (ENV) when the demo's repo is gone: no point trying again. */
+  alive(): void;
   /** Counts done and failed tasks for the closing line. */
   tally: { done: number; failed: number; rounds: number };
 }
@@ -107,6 +109,7 @@ export class SimAgent {
         await pause(jitter(Math.max(100, this.ctx.speedMs / 5)), signal);
       } catch (e) {
         if (signal.aborted) break;
+        this.ctx.alive();
         if (++failures >= MAX_FAILURES) {
           await this.releaseAll().catch(() => {});
           throw e;
@@ -347,6 +350,7 @@ export async function runPlanner(orc: Orc, ctx: ActorContext, firstRound: number
       failures = 0;
     } catch (e) {
       if (ctx.signal.aborted) break;
+      ctx.alive();
       if (++failures >= MAX_FAILURES) throw e;
       ctx.warn(`planner: ${(e as Error).message}; trying again`);
     }

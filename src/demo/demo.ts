@@ -122,7 +122,9 @@ class Processes {
       p.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
       p.on('error', (e: NodeJS.ErrnoException) => {
         this.live.delete(p);
-        reject(e.code === 'ENOENT' ? new OrcError('ENV', 'git is not installed or not on PATH; orc demo needs git') : e);
+        if (e.code !== 'ENOENT') reject(e);
+        else if (!fs.existsSync(cwd)) reject(new OrcError('ENV', `${cwd} is gone`, { path: cwd }));
+        else reject(new OrcError('ENV', 'git is not installed or not on PATH; orc demo needs git'));
       });
       p.on('close', (code) => {
         this.live.delete(p);
@@ -263,6 +265,9 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
       queues: new Map(),
       activity: (a) => opts.onActivity?.({ at: new Date(), ...a }),
       warn,
+      alive: () => {
+        if (!fs.existsSync(path.join(dir, '.git', 'HEAD'))) throw new OrcError('ENV', `the demo's repo ${dir} was removed while the demo ran; start it again`, { path: dir });
+      },
       tally,
     };
     const agents: SimAgent[] = [];
