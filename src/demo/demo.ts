@@ -156,24 +156,23 @@ interface Place {
 }
 
 function place(opts: DemoOptions): Place {
-  if (opts.dir !== undefined) {
-    const dir = path.resolve(opts.dir);
-    let existed = false;
-    try {
-      const st = fs.statSync(dir);
-      if (!st.isDirectory()) throw new OrcError('CONFLICT', `--dir ${dir} is a file; give a new or empty folder`, { path: dir });
-      if (fs.readdirSync(dir).length) {
-        throw new OrcError('CONFLICT', `--dir ${dir} is not empty; give a new or empty folder (or leave out --dir for a temporary one)`, { path: dir });
-      }
-      existed = true;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      fs.mkdirSync(dir, { recursive: true });
-    }
-    return { dir: fs.realpathSync(dir), removeOnStop: false, kept: 'dir', existed };
+  if (opts.dir === undefined) {
+    const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orc-demo-')));
+    return { dir, removeOnStop: !opts.keep, kept: opts.keep ? 'keep' : null, existed: false };
   }
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orc-demo-')));
-  return { dir, removeOnStop: !opts.keep, kept: opts.keep ? 'keep' : null, existed: false };
+  const dir = path.resolve(opts.dir);
+  let st: import('node:fs').Stats | null = null;
+  try {
+    st = fs.statSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  if (st && !st.isDirectory()) throw new OrcError('CONFLICT', `--dir ${dir} is a file; give a new or empty folder`, { path: dir });
+  if (st && fs.readdirSync(dir).length) {
+    throw new OrcError('CONFLICT', `--dir ${dir} is not empty; give a new or empty folder (or leave out --dir for a temporary one)`, { path: dir });
+  }
+  if (!st) fs.mkdirSync(dir, { recursive: true });
+  return { dir: fs.realpathSync(dir), removeOnStop: false, kept: 'dir', existed: st !== null };
 }
 
 /** Undoes a start that failed half-way: the folder as it was (gone, or empty again). */
@@ -222,6 +221,9 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     await git(dir, 'init', '-q');
     await git(dir, 'symbolic-ref', 'HEAD', 'refs/heads/main');
     await git(dir, 'config', 'extensions.worktreeConfig', 'true');
+    // Said here too, for a git older than GIT_CONFIG_GLOBAL (2.32) that still reads the user's config.
+    await git(dir, 'config', 'core.hooksPath', path.join(dir, '.git', 'hooks'));
+    await git(dir, 'config', 'commit.gpgSign', 'false');
     for (const [file, text] of Object.entries(INITIAL_FILES)) {
       fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
       fs.writeFileSync(path.join(dir, file), text);
@@ -253,7 +255,6 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     fs.mkdirSync(shimDir, { recursive: true });
     fs.writeFileSync(path.join(shimDir, 'orc'), `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(bin)} "$@"\n`, { mode: 0o755 });
 
-    // One worktree and branch per agent, which names its agent (orc commands run there act as it).
     const ac = new AbortController();
     const tally = { done: 0, failed: 0, rounds: 1 };
     const ctx: ActorContext = {
@@ -270,6 +271,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
       },
       tally,
     };
+    // One worktree and branch per agent, which names its agent (orc commands run there act as it).
     const agents: SimAgent[] = [];
     for (const a of demoAgents(opts.agents)) {
       const wt = path.join(dir, 'worktrees', a.id);
