@@ -116,6 +116,19 @@ export class SimAgent {
         }
         this.ctx.warn(`${this.id}: ${(e as Error).message}; trying again`);
         await this.releaseAll().catch(() => {});
+        if (current) {
+          // Left in progress, its lease kept alive by our heartbeats, it would hold up the round for good.
+          const t = current;
+          current = null;
+          const reason = `gave up: ${(e as Error).message}`;
+          await this.orc.completeTask(t.workstream, t.id, reason, { agent: this.id, failed: true }).then(
+            () => {
+              this.ctx.tally.failed++;
+              this.ctx.activity({ who: this.id, what: 'failed', task: key(t.workstream, t.id), detail: reason });
+            },
+            () => {},
+          );
+        }
         await pause(jitter(Math.max(500, this.ctx.speedMs)), signal);
       }
     }
@@ -334,14 +347,15 @@ export async function fileRound(orc: Orc, round: number, plan: Map<string, DemoT
   return r;
 }
 
-/** Files round 2, 3, … whenever nothing is left pending or in progress, so the demo goes on until stopped. */
+/** Files round 2, 3, … whenever a round is over, so the demo goes on until stopped. */
 export async function runPlanner(orc: Orc, ctx: ActorContext, firstRound: number): Promise<void> {
   let round = firstRound;
   let failures = 0;
   while (await pause(jitter(Math.max(300, ctx.speedMs / 2)), ctx.signal)) {
     try {
+      // Done when nothing is in progress and nothing can start: pending tasks that wait on a failed one never will.
       const s = await orc.status();
-      if (s.summary.tasks.pending + s.summary.tasks.in_progress > 0) continue;
+      if (s.summary.tasks.in_progress > 0 || (s.summary.tasks.pending > 0 && (await orc.readyTasks()).length > 0)) continue;
       round++;
       const r = await fileRound(orc, round, ctx.plan);
       ctx.tally.rounds = round;
