@@ -167,7 +167,18 @@ describe('orc demo', () => {
     const ready = await r.ready;
     expect(ready.agents).toEqual(['agent-ada', 'agent-grace']);
     const api = new URL('api/', ready.url).href;
+    // A task added by hand, through the API, is worked on like the planned ones.
+    const add = await fetch(`${api}workstreams/api/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'by-hand', title: 'Rotate the deploy key', priority: 1, resources: ['deploy'] }),
+    });
+    expect(add.status).toBe(201);
     await until('three tasks done', 25_000, async () => (await get<Status>(`${api}status`)).summary.tasks.done >= 3);
+    const byHand = await until('the task added by hand done', 25_000, async () => {
+      const t = await get<{ status: string; assigned_to: string }>(`${api}workstreams/api/tasks/by-hand`);
+      return t.status === 'done' && t;
+    });
 
     r.proc.kill('SIGTERM');
     expect(await exitWithin(r, 10_000)).toBe(0);
@@ -187,6 +198,9 @@ describe('orc demo', () => {
     expect(s.active_locks).toEqual([]); // released on stop
     const stopped = JSON.parse(orc(ready.dir, ['events', '--action', 'agent_stopped', '--json']).stdout) as Ev[];
     expect(stopped.map((e) => e.agent).sort()).toEqual(ready.agents);
+    const note = git(ready.dir, 'log', '--format=%B', byHand.assigned_to, '--', 'notes/api-by-hand.md');
+    expect(note).toContain('Rotate the deploy key');
+    expect(note).toContain('Orc-Task: api/by-hand');
     expect(fs.readdirSync(cwd)).toEqual([]);
     fs.rmSync(ready.dir, { recursive: true, force: true });
   }, 60_000);
