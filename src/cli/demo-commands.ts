@@ -44,7 +44,7 @@ export function registerDemoCommands(program: Command): void {
     .option('--keep', 'keep the temporary repo when stopped')
     .option('--speed <ms>', 'mean time an agent works on a task, in ms', '2500')
     .option('--agents <n>', 'how many agents', '3')
-    .option('--quiet', "no activity lines: only the ready line and the closing one")
+    .option('--quiet', 'no activity lines: only the ready line and the closing one')
     .action(async (opts: DemoFlags, cmd: Command) => {
       const g = cmd.optsWithGlobals() as Globals;
       if (g.repo !== undefined) throw new OrcError('USAGE', 'orc demo makes its own repo and does not take --repo; use --dir PATH to choose where it goes');
