@@ -11,6 +11,7 @@ import * as output from './output.js';
 import { run } from './run.js';
 import { registerHooksCommands } from './hooks-commands.js';
 import { registerServeCommands } from './serve-commands.js';
+import { registerDemoCommands } from './demo-commands.js';
 import { registerRunnerCommands, registerTaskAfter, type RunnerCommand } from './runner-commands.js';
 
 interface Globals {
@@ -408,6 +409,7 @@ export function buildProgram(argv?: string[]): Command {
     [['templates', 'template'], runnerCmd('templates')],
     [['hooks'], () => registerHooksCommands(program)],
     [['serve'], () => registerServeCommands(program, act)],
+    [['demo'], () => registerDemoCommands(program)],
   ];
   const wanted = argv ? commandName(argv) : undefined;
   const only = groups.find(([names]) => wanted !== undefined && names.includes(wanted));
