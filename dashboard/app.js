@@ -609,6 +609,7 @@ function eventDetail(ev) {
   if (e.commit) out.push(h('span', { class: 'mono' }, short(e.commit)), e.subject ? ` ${e.subject}` : '');
   if (e.result) out.push(h('span', { class: 'result' }, ` — ${e.result}`));
   if (e.reason) out.push(h('span', { class: 'result' }, ` — ${e.reason}`));
+  for (let i = out.length - 1; i > 0; i--) if (out[i] !== '' && out[i - 1] !== '') out.splice(i, 0, ' ');
   if (!out.length) {
     const rest = Object.entries(ev).filter(([k]) => !['ts', 'agent', 'action'].includes(k));
     if (rest.length) out.push(h('span', { class: 'muted' }, JSON.stringify(Object.fromEntries(rest)).slice(0, 160)));
