@@ -107,8 +107,42 @@ let again = false;
 /** A commit came while the tab was hidden: read once when it is shown again. */
 let staleWhileHidden = false;
 
+/**
+ * What the next read must fetch again. A commit whose op is known to touch
+ * only some workstreams' tasks (or none) leaves the others' task lists as
+ * they are: an agent's heartbeat then costs one /status read, not every
+ * open workstream's list. Anything else reads everything.
+ */
+const pending = { all: true, ws: new Set() };
+/** The last commit this page knows of: a commit whose parent is not it means some went unseen. */
+let lastSeen = null;
+
+/** Workstreams whose tasks an op may change; null when it could be any. */
+function opWorkstreams(op) {
+  if (!op || typeof op.op !== 'string') return null;
+  const input = op.input ?? {};
+  if (op.op.startsWith('task.') || op.op === 'ws.create') return typeof input.workstream === 'string' ? [input.workstream] : null;
+  // A heartbeat extends the leases of the agent's claims.
+  if (op.op === 'agent.heartbeat') return [...state.tasks].filter(([, list]) => list.some((t) => t.status === 'in_progress' && t.assigned_to === input.id)).map(([ws]) => ws);
+  if (['agent.register', 'lock.acquire', 'lock.release', 'kb.write', 'kb.delete', 'event.log'].includes(op.op)) return [];
+  return null;
+}
+
+function onCommit(c) {
+  if (c.commit === state.tip) {
+    lastSeen = c.commit;
+    return;
+  }
+  const ws = opWorkstreams(c.op);
+  if (ws === null || !lastSeen || c.parents?.[0] !== lastSeen) pending.all = true;
+  else for (const w of ws) pending.ws.add(w);
+  lastSeen = c.commit;
+  void refresh(false);
+}
+
 /** Reads what the current view shows; calls made while one runs fold into one more run. */
-function refresh() {
+function refresh(all = true) {
+  if (all) pending.all = true;
   if (document.hidden) {
     staleWhileHidden = true;
     return Promise.resolve();
@@ -140,17 +174,31 @@ function refresh() {
 }
 
 async function load() {
+  const all = pending.all;
+  const only = new Set(pending.ws);
+  pending.all = false;
+  pending.ws.clear();
+  try {
+    await read(all, only);
+  } catch (e) {
+    pending.all = true; // read everything next time
+    throw e;
+  }
+}
+
+async function read(all, only) {
   const status = await api.get('/status');
   state.status = status;
   state.tip = status.commit;
+  lastSeen = status.commit;
   const r = state.route;
   const jobs = [];
   if (r.view === 'overview') {
     const names = new Set(status.workstreams.map((w) => w.name));
     for (const k of state.tasks.keys()) if (!names.has(k)) state.tasks.delete(k);
     for (const ws of status.workstreams) {
-      if (isOpen(ws)) jobs.push(api.get(`/workstreams/${seg(ws.name)}/tasks`).then((t) => state.tasks.set(ws.name, t)));
-      else state.tasks.delete(ws.name);
+      if (!isOpen(ws)) state.tasks.delete(ws.name);
+      else if (all || only.has(ws.name) || !state.tasks.has(ws.name)) jobs.push(api.get(`/workstreams/${seg(ws.name)}/tasks`).then((t) => state.tasks.set(ws.name, t)));
     }
     jobs.push(loadEvents());
   } else if (r.view === 'task') jobs.push(loadTask(r));
@@ -396,8 +444,23 @@ function renderWorkstreams() {
 
   const root = $('#workstreams');
   if (!list.length) return fill(root, h('p', { class: 'empty' }, 'No workstreams yet. Create one with “New workstream”, or ', h('code', null, 'orc ws create NAME'), '.'));
-  fill(root, list.map(renderWorkstream));
+  // A workstream whose summary, tasks and view settings are what they were keeps its elements (a big one costs to rebuild).
+  const kept = new Map();
+  const nodes = list.map((ws) => {
+    const key = [JSON.stringify(ws), isOpen(ws), state.ui.filter.get(ws.name) ?? '', state.ui.showAll.has(ws.name)];
+    const tasks = state.tasks.get(ws.name);
+    const old = wsNodes.get(ws.name);
+    const node = old && old.tasks === tasks && old.key.every((v, i) => v === key[i]) ? old.node : renderWorkstream(ws);
+    kept.set(ws.name, { key, tasks, node });
+    return node;
+  });
+  wsNodes = kept;
+  // Nothing changed: leave the elements in place (focus, selection and scroll stay too).
+  if (nodes.length === root.children.length && nodes.every((n, i) => n === root.children[i])) return;
+  fill(root, nodes);
 }
+
+let wsNodes = new Map();
 
 function renderWorkstream(ws) {
   const c = ws.task_counts;
@@ -1049,9 +1112,7 @@ function start() {
     onState: setLive,
     // Every (re)connection: read again (commits may have come while away, or the last read failed).
     onHello: () => void refresh(),
-    onCommit: (c) => {
-      if (c.commit !== state.tip) void refresh();
-    },
+    onCommit,
   });
   setInterval(() => tick(), 1000);
   onRoute();

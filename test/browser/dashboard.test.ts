@@ -164,6 +164,30 @@ describe('dashboard', () => {
     await page.close();
   });
 
+  it("reads only what a commit's op can have changed: a heartbeat re-reads its agent's workstreams, not the others", async () => {
+    const { page, problems } = await open();
+    await page.locator('.ws[data-ws=docs] tr[data-task=d1]').waitFor();
+    const docsRow = await page.locator('.ws[data-ws=docs] tbody tr').first().elementHandle();
+    let requests: string[] = [];
+    page.on('request', (r) => requests.push(new URL(r.url()).pathname));
+    const beat = async (agent: string) => {
+      requests = [];
+      const before = await page.locator(`#agents li[data-agent=${agent}] .beat time`).getAttribute('datetime');
+      expect((await orcAsync(repo, ['a', 'heartbeat', agent])).code).toBe(0);
+      await poll(() => page.locator(`#agents li[data-agent=${agent}] .beat time`).getAttribute('datetime')).not.toBe(before);
+      await page.waitForTimeout(200);
+      return requests.filter((u) => u !== '/api/stream');
+    };
+    // bob holds nothing: only the status and the timeline are read again.
+    expect((await beat('bob')).filter((u) => u.startsWith('/api/workstreams'))).toEqual([]);
+    // alice holds api/t1, whose lease the heartbeat extends.
+    expect((await beat('alice')).filter((u) => u.startsWith('/api/workstreams'))).toEqual(['/api/workstreams/api/tasks']);
+    // The untouched workstream's rows are the same elements as before.
+    expect(await page.evaluate((el) => el!.isConnected, docsRow)).toBe(true);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it('adds, claims and completes a task through the page, as the agent named in the header', async () => {
     const { page, problems } = await open();
     await page.fill('#actor', 'carol');
