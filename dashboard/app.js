@@ -954,6 +954,7 @@ function renderHistory() {
   $('#history-count').textContent = hs.entries.length ? plural(hs.entries.length, 'commit') : '';
   fill(
     $('#history'),
+    !hs.entries.length && state.status ? h('li', { class: 'empty' }, `No commits on ${state.status.branch} yet.`) : null,
     hs.entries.map((e) =>
       h(
         'li',
