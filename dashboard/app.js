@@ -151,6 +151,8 @@ function refresh(all = true) {
     again = true;
     return running;
   }
+  // While reading, <html data-busy>: for styles, and for tests to know when the page has settled.
+  document.documentElement.dataset.busy = '';
   running = (async () => {
     do {
       again = false;
@@ -169,6 +171,7 @@ function refresh(all = true) {
     } while (again);
   })().finally(() => {
     running = null;
+    delete document.documentElement.dataset.busy;
   });
   return running;
 }
@@ -1111,8 +1114,10 @@ function start() {
   window.addEventListener('hashchange', onRoute);
   connect({
     onState: setLive,
-    // Every (re)connection: read again (commits may have come while away, or the last read failed).
-    onHello: () => void refresh(),
+    // On (re)connection: read again if commits came while away, or the last read failed.
+    onHello: (hello) => {
+      if (hello.commit !== state.tip || !state.status || problemToast?.isConnected) void refresh();
+    },
     onCommit,
   });
   setInterval(() => tick(), 1000);

@@ -66,6 +66,7 @@ async function open(hash = '', viewport = { width: 1280, height: 900 }): Promise
   await page.goto(`${server.url}/${hash}`);
   await page.locator('#live[data-state=live]').waitFor();
   await page.locator('#where .branch').waitFor();
+  await page.locator('html:not([data-busy])').waitFor({ state: 'attached' });
   return { page, problems };
 }
 
