@@ -32,7 +32,7 @@ const state = {
   /** Unsaved knowledge drafts by topic, kept when the page moves elsewhere. */
   drafts: new Map(),
   history: { entries: [], more: true, older: false, detail: new Map() },
-  ui: { open: new Map(), filter: new Map(), showAll: new Set(), heartbeats: false, eventAgent: '', eventAction: '' },
+  ui: { open: new Map(), filter: new Map(), showAll: new Set(), heartbeats: false, eventAgent: '', eventAction: '', text: '' },
 };
 
 const actor = () => $('#actor').value.trim() || undefined;
@@ -450,7 +450,7 @@ function renderWorkstreams() {
   // A workstream whose summary, tasks and view settings are what they were keeps its elements (a big one costs to rebuild).
   const kept = new Map();
   const nodes = list.map((ws) => {
-    const key = [JSON.stringify(ws), isOpen(ws), state.ui.filter.get(ws.name) ?? '', state.ui.showAll.has(ws.name)];
+    const key = [JSON.stringify(ws), isOpen(ws), state.ui.filter.get(ws.name) ?? '', state.ui.showAll.has(ws.name), state.ui.text];
     const tasks = state.tasks.get(ws.name);
     const old = wsNodes.get(ws.name);
     const node = old && old.tasks === tasks && old.key.every((v, i) => v === key[i]) ? old.node : renderWorkstream(ws);
@@ -520,13 +520,21 @@ function renderWorkstream(ws) {
       ),
     );
     if (!tasks) body.push(h('p', { class: 'muted' }, 'loading tasks…'));
-    else body.push(taskTable(ws.name, filter ? tasks.filter((t) => t.status === filter) : tasks));
+    else body.push(taskTable(ws.name, tasks.filter((t) => (!filter || t.status === filter) && matches(t))));
   }
   return h('article', { class: 'ws', dataset: { ws: ws.name } }, head, ws.description ? h('p', { class: 'ws-desc' }, ws.description) : null, progress(c), body);
 }
 
+/** The header's text filter: every word must be in the title, id or assignee. */
+function matches(t) {
+  const q = state.ui.text;
+  if (!q) return true;
+  const hay = `${t.title}\n${t.id}\n${t.assigned_to ?? ''}`.toLowerCase();
+  return q.split(/\s+/).every((w) => hay.includes(w));
+}
+
 function taskTable(wsName, tasks) {
-  if (!tasks.length) return h('p', { class: 'empty' }, 'No tasks here.');
+  if (!tasks.length) return h('p', { class: 'empty' }, state.ui.text ? 'No tasks here match the filter.' : 'No tasks here.');
   const all = state.ui.showAll.has(wsName);
   const shown = all ? tasks : tasks.slice(0, TASK_ROWS);
   const rows = shown.map((t) =>
@@ -602,6 +610,8 @@ async function claimNext(wsName) {
 
 function renderAgents() {
   const agents = state.status.agents;
+  const list = $('#agent-list');
+  if (list.options.length !== agents.length || agents.some((a, i) => list.options[i].value !== a.id)) fill(list, agents.map((a) => h('option', { value: a.id })));
   const working = new Map();
   for (const list of state.tasks.values()) for (const t of list) if (t.status === 'in_progress' && t.assigned_to) working.set(t.assigned_to, [...(working.get(t.assigned_to) ?? []), t]);
   if (!agents.length) return fill($('#agents'), h('p', { class: 'empty' }, 'No agents have registered.'));
@@ -1083,6 +1093,10 @@ function wireForms() {
     render();
   });
   $('#kb-filter').addEventListener('input', () => render());
+  $('#task-filter').addEventListener('input', (ev) => {
+    state.ui.text = ev.target.value.trim().toLowerCase();
+    render();
+  });
   $('#history-more').addEventListener('click', () => void olderHistory());
   // Escape closes an open pop-up form.
   document.addEventListener('keydown', (ev) => {

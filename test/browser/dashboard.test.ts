@@ -343,6 +343,22 @@ describe('dashboard: forms, focus and reconnection', () => {
     await page.close();
   });
 
+  it('filters the task lists by words of a title, an id or an agent', async () => {
+    const { page, problems } = await open();
+    await page.locator('.ws[data-ws=api] tr[data-task=t1]').waitFor();
+    await page.fill('#task-filter', 'HANDLER');
+    await poll(() => page.locator('.ws[data-ws=api] tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-task')))).toEqual(['t1', 't2']);
+    expect(await page.locator('.ws[data-ws=docs] .empty').textContent()).toBe('No tasks here match the filter.');
+    await page.fill('#task-filter', 'alice write');
+    await poll(() => page.locator('.ws[data-ws=api] tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-task')))).toEqual(['t1']);
+    await page.fill('#task-filter', '');
+    await poll(() => page.locator('.ws[data-ws=api] tbody tr').count()).toBe(4);
+    // The header's agent box offers the registered agents.
+    expect(await page.locator('#agent-list option').evaluateAll((o) => o.map((x) => (x as HTMLOptionElement).value))).toEqual(expect.arrayContaining(['alice', 'bob']));
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it('keeps keyboard focus on the same control when another process commits', async () => {
     const { page, problems } = await open();
     const claim = page.locator('.ws[data-ws=docs] tr[data-task=d1] button[data-action=claim]');
