@@ -26,7 +26,7 @@ const state = {
   /** workstream name -> its tasks, for the workstreams shown unfolded. */
   tasks: new Map(),
   events: [],
-  route: { view: 'overview' },
+  route: {},
   task: null,
   kb: { topic: null, content: null, missing: false, editing: false, base: null, editor: null, confirmDelete: false },
   /** Unsaved knowledge drafts by topic, kept when the page moves elsewhere. */
@@ -75,6 +75,10 @@ function onRoute() {
   } else if (r.view !== 'kb') keepDraft();
   if (r.view === 'task' && (prev.ws !== r.ws || prev.id !== r.id)) state.task = null;
   for (const v of document.querySelectorAll('.view')) v.hidden = v.dataset.view !== r.view;
+  // A new view takes the focus (keyboard and screen-reader users start there), except on the first load.
+  if (prev.view !== undefined && (r.view !== prev.view || r.ws !== prev.ws || r.id !== prev.id || r.topic !== prev.topic || r.commit !== prev.commit)) {
+    document.querySelector(`.view[data-view="${r.view}"]`)?.focus({ preventScroll: true });
+  }
   for (const a of document.querySelectorAll('.tabs a')) {
     const on = a.dataset.view === r.view || (r.view === 'task' && a.dataset.view === 'overview');
     a.classList.toggle('active', on);

@@ -211,6 +211,8 @@ describe('dashboard', () => {
     expect(orcJson<{ status: string; assigned_to: string }>(repo, ['t', 'show', 'docs', id, '--json'])).toMatchObject({ status: 'in_progress', assigned_to: 'carol' });
 
     await row.locator('td.title a').click();
+    // The new view takes the keyboard focus.
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('view-task');
     await page.locator('.task-detail textarea[name=result]').fill('shipped it');
     await page.click('.task-detail button[data-action=done]');
     await poll(() => page.locator('.task-detail .panel-head .badge').textContent()).toBe('done');
