@@ -7,30 +7,48 @@ import { OrcError, exitCodeOf } from '../errors.js';
  * exit code of DESIGN.md: 2 for usage, the error's own for an OrcError, 3 for
  * anything from the environment. Stack traces only with ORC_DEBUG.
  */
+/**
+ * Exits once stdout and stderr have written everything. Into a pipe Node
+ * writes asynchronously: `process.exit` right after a write would drop what
+ * the reader had not taken yet (a pipe holds 64 KiB), so `orc t list --json |
+ * jq` would get cut-off JSON.
+ */
+export function exit(code: number): void {
+  process.exitCode = code;
+  let waiting = 2;
+  const done = () => {
+    if (--waiting === 0) process.exit(code);
+  };
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.writableLength === 0 || stream.destroyed) done();
+    else stream.write('', done);
+  }
+}
+
 export function run(build: () => Command): void {
   const program = build();
   program.parseAsync(process.argv).then(
     () => {
-      process.exit(process.exitCode ?? 0);
+      exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
     },
     async (e: unknown) => {
       if (e instanceof CommanderError) {
         // Help and --version end here too, with exit code 0.
-        process.exit(e.exitCode === 0 ? 0 : 2);
+        return exit(e.exitCode === 0 ? 0 : 2);
       }
       if (process.env.ORC_DEBUG) console.error(e);
       if (e instanceof OrcError) {
         process.stderr.write(`orc: ${e.message}\n`);
-        process.exit(exitCodeOf(e.code));
+        return exit(exitCodeOf(e.code));
       }
       const err = e as NodeJS.ErrnoException & { orcUsage?: boolean };
       if (err.orcUsage) {
         process.stderr.write(`orc: ${err.message}\n`);
-        process.exit(2);
+        return exit(2);
       }
       const where = err.path ? ` (${err.path})` : '';
       process.stderr.write(`orc: ${err.code ? `${err.code}${where}: ` : ''}${err.message ?? String(e)}${process.env.ORC_DEBUG ? '' : ' — set ORC_DEBUG=1 for details'}\n`);
-      process.exit(3);
+      exit(3);
     },
   );
 }
