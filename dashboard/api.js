@@ -15,6 +15,9 @@ export const token = {
   set: (t) => (t ? sessionStorage.setItem(TOKEN_KEY, t) : sessionStorage.removeItem(TOKEN_KEY)),
 };
 
+/** The agent writes are made as (the header's "as" box): sent as X-Orc-Agent, so the branch records who did what. */
+export const acting = { agent: '' };
+
 /** `/api/workstreams/${seg(name)}/…`: one path segment, encoded. Topics and resources keep their '/'. */
 export const seg = (s) => encodeURIComponent(s);
 export const segs = (s) => String(s).split('/').map(encodeURIComponent).join('/');
@@ -24,6 +27,7 @@ async function request(method, path, body, opts = {}) {
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const t = token.get();
   if (t && method !== 'GET') headers.Authorization = `Bearer ${t}`;
+  if (acting.agent && method !== 'GET') headers['X-Orc-Agent'] = acting.agent;
   let res;
   try {
     res = await fetch(`/api${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store', signal: opts.signal });

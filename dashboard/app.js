@@ -2,7 +2,7 @@
 // /api/stream says the branch moved, and sends writes through the same API
 // (so the same ops and conflict rules as the command line). No framework and
 // no build step: plain ES modules, served as they are.
-import { api, ApiError, connect, seg, segs, token } from './api.js';
+import { acting, api, ApiError, connect, seg, segs, token } from './api.js';
 import { $, clock, fill, h, plural, short, tick, when } from './dom.js';
 import { hunks, lineDiff } from './diff.js';
 
@@ -1083,6 +1083,8 @@ function wireForms() {
   });
   const actorInput = $('#actor');
   actorInput.value = localStorage.getItem(ACTOR_KEY) ?? '';
+  acting.agent = actorInput.value.trim();
+  actorInput.addEventListener('input', () => (acting.agent = actorInput.value.trim()));
   actorInput.addEventListener('change', () => localStorage.setItem(ACTOR_KEY, actorInput.value.trim()));
   $('#event-agent').addEventListener('change', (ev) => {
     state.ui.eventAgent = ev.target.value;

@@ -92,11 +92,24 @@ export class Orc {
     clock: () => Date,
     remote: string | null = null,
     private readonly warn: (message: string) => void = () => {},
+    /** Another Orc's engine and sync, for `as()`. */
+    shared?: { engine: Engine; remote: Sync | null },
   ) {
     this.clock = clock;
     let writer: string | undefined;
-    this.engine = new Engine({ store, writer: () => (writer ??= store.writerId()), clock });
-    this.remote = remote ? new Sync(store, this.engine, remote, this.branch, clock) : null;
+    this.engine = shared?.engine ?? new Engine({ store, writer: () => (writer ??= store.writerId()), clock });
+    this.remote = shared ? shared.remote : remote ? new Sync(store, this.engine, remote, this.branch, clock) : null;
+  }
+
+  /**
+   * The same repository acting as another agent: ops that name no agent are
+   * made (and recorded) as `agent`. Shares this Orc's store, engine and
+   * remote, so it costs nothing; `orc serve` uses it for the agent a request
+   * names in `X-Orc-Agent`.
+   */
+  as(agent: string | null): Orc {
+    if (agent === this.agent) return this;
+    return new Orc(this.store, agent === null ? null : checkName('agent', agent), this.clock, null, this.warn, { engine: this.engine, remote: this.remote });
   }
 
   get branch(): string {

@@ -131,6 +131,12 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
   app.use(express.text({ limit, type: 'text/plain' }));
   app.use(express.raw({ limit, type: () => true }));
 
+  /** The Orc a write goes through: as the agent the request names in X-Orc-Agent (the dashboard's "as" box), else the server's own. */
+  const acting = (req: Request): Orc => {
+    const named = req.get('x-orc-agent')?.trim();
+    return named ? orc.as(named) : orc;
+  };
+
   const a = express.Router();
   const cached = (key: string, compute: () => Promise<Omit<Cached, 'until'> & { until?: number }>) => async (_req: Request, res: Response) => {
     send(res, await cache.get(key, compute));
@@ -182,7 +188,7 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
   );
   a.post('/workstreams', async (req, res) => {
     const b = body(req);
-    res.status(201).json(await orc.createWorkstream(str(b, 'name') as string, str(b, 'description'), b.priority as number | undefined));
+    res.status(201).json(await acting(req).createWorkstream(str(b, 'name') as string, str(b, 'description'), b.priority as number | undefined));
   });
   a.get('/workstreams/:name/tasks', async (req, res) => {
     const name = String(req.params.name);
@@ -212,7 +218,7 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
   });
   a.post('/workstreams/:name/tasks', async (req, res) => {
     const b = body(req);
-    const task = await orc.addTask(String(req.params.name), str(b, 'title') as string, str(b, 'description'), b.priority as number | undefined, {
+    const task = await acting(req).addTask(String(req.params.name), str(b, 'title') as string, str(b, 'description'), b.priority as number | undefined, {
       id: str(b, 'id'),
       estimate: (b.estimate ?? null) as number | null,
       resources: b.resources as string[] | undefined,
@@ -223,17 +229,17 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
   });
   a.post('/workstreams/:name/tasks/:id/claim', async (req, res) => {
     const b = body(req);
-    res.json(await orc.claimTask(String(req.params.name), String(req.params.id), str(b, 'agent'), { leaseMs: b.lease_ms as number | undefined }));
+    res.json(await acting(req).claimTask(String(req.params.name), String(req.params.id), str(b, 'agent'), { leaseMs: b.lease_ms as number | undefined }));
   });
   a.post('/workstreams/:name/tasks/:id/complete', async (req, res) => {
     const b = body(req);
     if (b.failed !== undefined && typeof b.failed !== 'boolean') throw invalid('"failed" must be true or false');
-    res.json(await orc.completeTask(String(req.params.name), String(req.params.id), str(b, 'result'), { agent: str(b, 'agent'), failed: b.failed as boolean | undefined }));
+    res.json(await acting(req).completeTask(String(req.params.name), String(req.params.id), str(b, 'result'), { agent: str(b, 'agent'), failed: b.failed as boolean | undefined }));
   });
   a.post('/workstreams/:name/next', async (req, res) => {
     const b = body(req);
     // 200 with the task, or 200 with null when nothing is claimable (one shape for clients to read).
-    res.json(await orc.getNextTask(String(req.params.name), str(b, 'agent'), { leaseMs: b.lease_ms as number | undefined }));
+    res.json(await acting(req).getNextTask(String(req.params.name), str(b, 'agent'), { leaseMs: b.lease_ms as number | undefined }));
   });
 
   // ---------------------------------------------------------------- agents
@@ -247,10 +253,10 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
   a.post('/agents', async (req, res) => {
     const b = body(req);
     if (b.capabilities !== undefined && !(Array.isArray(b.capabilities) && b.capabilities.every((c) => typeof c === 'string'))) throw invalid('"capabilities" must be a list of strings');
-    res.status(201).json(await orc.registerAgent(str(b, 'id') as string, str(b, 'type'), b.capabilities as string[] | undefined));
+    res.status(201).json(await acting(req).registerAgent(str(b, 'id') as string, str(b, 'type'), b.capabilities as string[] | undefined));
   });
   a.post('/agents/:id/heartbeat', async (req, res) => {
-    res.json(await orc.heartbeat(String(req.params.id)));
+    res.json(await acting(req).heartbeat(String(req.params.id)));
   });
 
   // ---------------------------------------------------------------- events
@@ -291,10 +297,10 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
       if (typeof c !== 'string') throw invalid('give the topic\'s text as {"content": "..."} (JSON) or as a text/plain body');
       content = c;
     }
-    res.json(await orc.writeKnowledge(topic, content));
+    res.json(await acting(req).writeKnowledge(topic, content));
   });
   a.delete('/knowledge/*topic', async (req, res) => {
-    res.json(await orc.deleteKnowledge(rest(req, 'topic')));
+    res.json(await acting(req).deleteKnowledge(rest(req, 'topic')));
   });
 
   // ---------------------------------------------------------------- locks
@@ -307,11 +313,11 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
   );
   a.post('/locks', async (req, res) => {
     const b = body(req);
-    res.status(201).json(await orc.acquireLock(str(b, 'resource') as string, str(b, 'agent'), b.ttl_ms as number | undefined));
+    res.status(201).json(await acting(req).acquireLock(str(b, 'resource') as string, str(b, 'agent'), b.ttl_ms as number | undefined));
   });
   a.delete('/locks/*resource', async (req, res) => {
     const b = Buffer.isBuffer(req.body) || typeof req.body === 'string' ? {} : body(req);
-    res.json(await orc.releaseLock(rest(req, 'resource'), query(req, 'agent') ?? str(b, 'agent')));
+    res.json(await acting(req).releaseLock(rest(req, 'resource'), query(req, 'agent') ?? str(b, 'agent')));
   });
 
   a.use((req, res) => {

@@ -204,7 +204,9 @@ describe('dashboard', () => {
     await row.waitFor();
     const id = (await row.getAttribute('data-task'))!;
     const made = orcJson<{ title: string; priority: number; description: string; created_by: string }>(repo, ['t', 'show', 'docs', id, '--json']);
-    expect(made).toMatchObject({ title: 'Made in the browser', priority: 2, description: 'by a person', status: 'pending' });
+    // Made as the agent in the header's box (X-Orc-Agent), and recorded so.
+    expect(made).toMatchObject({ title: 'Made in the browser', priority: 2, description: 'by a person', status: 'pending', created_by: 'carol' });
+    expect(git(repo, 'log', '-1', '--format=%an', 'orc')).toBe('carol');
 
     await row.locator('button[data-action=claim]').click();
     await poll(() => row.locator('td[data-label=agent]').textContent()).toBe('carol');
@@ -212,7 +214,7 @@ describe('dashboard', () => {
 
     await row.locator('td.title a').click();
     // The new view takes the keyboard focus.
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('view-task');
+    await poll(() => page.evaluate(() => document.activeElement?.id)).toBe('view-task');
     await page.locator('.task-detail textarea[name=result]').fill('shipped it');
     await page.click('.task-detail button[data-action=done]');
     await poll(() => page.locator('.task-detail .panel-head .badge').textContent()).toBe('done');

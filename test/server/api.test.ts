@@ -168,6 +168,19 @@ describe('orc serve: writes', () => {
 });
 
 describe('orc serve: what the dashboard needs beyond the original API', () => {
+  it('a write made as the agent named in X-Orc-Agent is recorded as that agent; a bad name is 400 and commits nothing', async () => {
+    const w = await req('POST', `${s.base}/workstreams`, { name: 'by-header' }, { 'x-orc-agent': 'carol' });
+    expect(w.status).toBe(201);
+    expect(git(repo, 'log', '-1', '--format=%an', 'orc')).toBe('carol');
+    const ev = await req('GET', `${s.base}/events?last=1`);
+    expect(ev.body[0]).toMatchObject({ action: 'workstream_created', agent: 'carol' });
+    const tip = git(repo, 'rev-parse', 'orc');
+    const bad = await req('PUT', `${s.base}/knowledge/x`, { content: 'y' }, { 'x-orc-agent': '../etc' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/agent/);
+    expect(git(repo, 'rev-parse', 'orc')).toBe(tip);
+  });
+
   it('/api/status carries the settings; /api/events?exclude= leaves actions out before taking the last N', async () => {
     const st = await req('GET', `${s.base}/status`);
     expect(st.body.settings).toEqual({ lease_ms: expect.any(Number), lock_ttl_ms: expect.any(Number), agent_stale_ms: expect.any(Number) });
