@@ -20,7 +20,13 @@ export const acting = { agent: '' };
 
 /** `/api/workstreams/${seg(name)}/…`: one path segment, encoded. Topics and resources keep their '/'. */
 export const seg = (s) => encodeURIComponent(s);
-export const segs = (s) => String(s).split('/').map(encodeURIComponent).join('/');
+// A '.' or '..' part (even as %2E%2E) would be resolved out of the URL by the browser before the server
+// could refuse it: such a name goes as one segment, its '/' encoded, and the server says what is wrong.
+const dotted = (parts) => parts.some((p) => p === '.' || p === '..');
+export const segs = (s) => {
+  const parts = String(s).split('/');
+  return dotted(parts) ? encodeURIComponent(s) : parts.map(encodeURIComponent).join('/');
+};
 
 async function request(method, path, body, opts = {}) {
   const headers = { Accept: opts.text ? 'text/plain' : 'application/json' };

@@ -426,7 +426,7 @@ function renderSummary() {
     card('in progress', s.tasks.in_progress, 's-in_progress'),
     card('done', s.tasks.done, 's-done', s.tasks.total ? `${Math.round((100 * s.tasks.done) / s.tasks.total)}% of ${s.tasks.total}` : null),
     card('failed', s.tasks.failed, 's-failed'),
-    card('agents', s.agents - s.stale_agents, null, s.stale_agents ? `${s.stale_agents} stale` : `${s.agents} registered`),
+    card('agents', s.agents, null, s.stale_agents ? `${s.agents - s.stale_agents} live, ${s.stale_agents} stale` : s.agents ? 'all live' : null),
     card('locks', s.active_locks),
     card('knowledge', s.knowledge_topics),
   );
@@ -968,7 +968,7 @@ async function deleteTopic(topic) {
 function renderHistory() {
   const hs = state.history;
   const sel = state.route.commit;
-  $('#history-count').textContent = hs.entries.length ? plural(hs.entries.length, 'commit') : '';
+  $('#history-count').textContent = hs.entries.length ? `newest ${plural(hs.entries.length, 'commit')}` : '';
   fill(
     $('#history'),
     !hs.entries.length && state.status ? h('li', { class: 'empty' }, `No commits on ${state.status.branch} yet.`) : null,

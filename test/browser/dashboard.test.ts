@@ -232,6 +232,19 @@ describe('dashboard', () => {
     await page.close();
   });
 
+  it('refuses a topic that would leave its folder with the server\'s message', async () => {
+    const { page, problems } = await open('#/kb-new');
+    await page.fill('#kb-detail input[name=topic]', '../evil');
+    await page.fill('#kb-detail textarea[name=content]', 'x');
+    await page.click('#kb-detail button[data-action=save]');
+    await page.locator('.toast.error').waitFor();
+    expect(await page.locator('.toast.error .msg').textContent()).toMatch(/topic/);
+    expect(await page.locator('.toast.error .msg').textContent()).not.toMatch(/no route/);
+    expect(orcJson<string[]>(repo, ['kb', 'list', '--json'])).not.toContain('evil');
+    expect(problems.filter((p) => !/400/.test(p))).toEqual([]);
+    await page.close();
+  });
+
   it('writes, edits and deletes a knowledge topic', async () => {
     const { page, problems } = await open('#/kb-new');
     await page.fill('#kb-detail input[name=topic]', 'notes/dashboard');
@@ -296,8 +309,11 @@ describe('dashboard', () => {
     await page.close();
   });
 
-  it('fits a phone screen', async () => {
+  it('fits a phone screen, even with a 200-character name', async () => {
+    cli('ws', 'create', 'n'.repeat(200));
+    cli('a', 'register', 'a'.repeat(100));
     const { page, problems } = await open('', { width: 390, height: 844 });
+    await page.locator(`.ws[data-ws="${'n'.repeat(200)}"]`).waitFor();
     await page.locator('.ws[data-ws=api] tr[data-task=t1]').waitFor();
     expect(await page.evaluate(() => document.scrollingElement!.scrollWidth)).toBeLessThanOrEqual(390);
     expect(await offscreen(page, 390)).toEqual([]);
