@@ -92,12 +92,17 @@ export async function postCommit(orc: Orc): Promise<string> {
   const m = /^([^/\s]+)\/([^/\s]+)$/.exec(value);
   if (!m) return `skipped: ${TASK_TRAILER} "${value}" is not WS/ID`;
   const branch = await git(['symbolic-ref', '-q', '--short', 'HEAD']);
+  // git gives prepare-commit-msg no sign of `--amend -m`, but HEAD's reflog says it: the commit it replaced
+  // is recorded, so the task lists the new commit instead of both.
+  const how = await git(['reflog', '-1', '--format=%gs', 'HEAD']);
+  const replaced = how.code === 0 && how.stdout.startsWith('commit (amend)') ? await git(['rev-parse', '-q', '--verify', 'HEAD@{1}']) : null;
   const data = {
     workstream: m[1]!,
     task_id: m[2]!,
     commit: sha.trim(),
     branch: branch.code === 0 ? branch.stdout.trim() : null,
     subject: (message.split('\n')[0] ?? '').slice(0, 200),
+    ...(replaced && replaced.code === 0 ? { amends: replaced.stdout.trim() } : {}),
   };
   await orc.logEvent(CODE_COMMITTED, data);
   return `logged ${CODE_COMMITTED} ${data.commit.slice(0, 12)} for ${value}`;
@@ -115,13 +120,16 @@ export interface LinkedCommit {
 export async function taskCommits(orc: Orc, task: Pick<Task, 'workstream' | 'id' | 'created_at'>): Promise<LinkedCommit[]> {
   const events = await orc.getEvents({ action: CODE_COMMITTED, workstream: task.workstream, since: task.created_at });
   const seen = new Set<string>();
+  const replaced = new Set<string>();
   const out: LinkedCommit[] = [];
   for (const e of events as (OrcEvent & Record<string, unknown>)[]) {
     if (e.task_id !== task.id || typeof e.commit !== 'string' || seen.has(e.commit)) continue;
     seen.add(e.commit);
+    if (typeof e.amends === 'string') replaced.add(e.amends);
     out.push({ commit: e.commit, branch: typeof e.branch === 'string' ? e.branch : null, subject: typeof e.subject === 'string' ? e.subject : '', agent: e.agent, ts: e.ts });
   }
-  return out;
+  // An amended commit is gone from its branch: its replacement stands for it.
+  return out.filter((c) => !replaced.has(c.commit));
 }
 
 export function commitsText(list: LinkedCommit[]): string {

@@ -73,6 +73,23 @@ describe('prepare-commit-msg and post-commit', () => {
     expect(body()).not.toMatch(/Orc-Task/);
   });
 
+  it('an amend with -m (which git does not tell prepare-commit-msg) replaces the commit under the task', () => {
+    // agent-1 holds t2 since the test above.
+    commit(repo, env, '-m', 'first cut of t2');
+    const first = git(repo, 'rev-parse', 'HEAD');
+    expect(body()).toBe('first cut of t2\n\nOrc-Task: W/t2');
+    commit(repo, env, '--amend', '-m', 'second cut of t2');
+    const second = git(repo, 'rev-parse', 'HEAD');
+    expect(count(body(), 'Orc-Task:')).toBe(1);
+    const events = JSON.parse(orcOk(repo, env, 'events', '--action', 'code_committed', '--json')) as Record<string, unknown>[];
+    expect(events.at(-1)).toMatchObject({ commit: second, amends: first });
+    const shown = JSON.parse(orcOk(repo, env, 't', 'show', 'W', 't2', '--json')) as { commits: { commit: string; subject: string }[] };
+    // (t2 also has the two commits made around the merge above.)
+    expect(shown.commits.map((c) => c.subject)).toEqual(['on side', 'on main', 'second cut of t2']);
+    expect(shown.commits.map((c) => c.commit)).not.toContain(first);
+    expect(shown.commits.at(-1)!.commit).toBe(second);
+  });
+
   it("in a linked worktree, uses that worktree's agent", () => {
     const wt = path.join(path.dirname(repo), `${path.basename(repo)}-wt`);
     git(repo, 'worktree', 'add', '-q', '-b', 'feature', wt);
