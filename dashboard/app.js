@@ -88,8 +88,8 @@ function onRoute() {
   render();
   void refresh();
   if (r.view !== prev.view) window.scrollTo(0, 0);
-  // On one column the op's diff is below the list: bring it into view.
-  if (r.view === 'history' && r.commit && prev.view === 'history' && window.matchMedia('(max-width: 1000px)').matches) $('#op-detail').scrollIntoView({ block: 'start' });
+  // On one column the op's diff is below the list: bring it into view once it is drawn.
+  if (r.view === 'history' && r.commit && prev.view === 'history') state.history.reveal = true;
 }
 
 /** An open knowledge edit with changes is kept (in this tab) when the page moves elsewhere. */
@@ -806,6 +806,7 @@ function renderTask() {
           ? h(
               'table',
               { class: 'linked' },
+              h('thead', null, h('tr', null, ['commit', 'subject', 'branch', 'agent', 'when'].map((x) => h('th', null, x)))),
               h(
                 'tbody',
                 null,
@@ -982,7 +983,7 @@ function renderHistory() {
           h('span', { class: 'op' }, e.op?.op ?? 'commit'),
           h('span', { class: 'who small' }, e.op?.agent ?? e.author),
           clock('ago', e.time, { class: 'small muted' }),
-          h('span', { class: 'summary' }, e.summary),
+          h('span', { class: 'subject' }, e.summary),
         ),
       ),
     ),
@@ -998,6 +999,10 @@ function renderHistory() {
   if (!d) return fill(root, h('p', { class: 'muted' }, 'loading…'));
   if (root.dataset.shown === sel) return; // an op never changes: keep what is shown (and its scroll)
   root.dataset.shown = sel;
+  if (hs.reveal) {
+    hs.reveal = false;
+    if (window.matchMedia('(max-width: 1000px)').matches) requestAnimationFrame(() => root.scrollIntoView({ block: 'start' }));
+  }
   fill(
     root,
     h('div', { class: 'panel-head' }, h('h1', null, d.summary)),

@@ -328,6 +328,11 @@ describe('dashboard', () => {
     const box = (await claim.boundingBox())!;
     expect(box.x + box.width).toBeLessThanOrEqual(390);
     await page.screenshot({ path: artifact('dashboard-phone.png'), fullPage: true });
+    // History on one column: tapping an op brings its diff into view.
+    await page.evaluate(() => (location.hash = '#/history'));
+    await page.locator('#history li a').nth(2).click();
+    await page.locator('#op-detail section.file').first().waitFor();
+    await poll(async () => (await page.locator('#op-detail').boundingBox())!.y).toBeLessThan(300);
     const views: [string, string][] = [
       ['#/task/api/t1', '.task-detail .commits-linked'],
       ['#/history', '#history li'],
