@@ -19,15 +19,23 @@ export function describeEvent(e: OrcEvent): string {
   if (typeof e.topic === 'string') parts.push(e.topic);
   if (typeof e.agent_id === 'string') parts.push(e.agent_id);
   if (typeof e.previous_agent === 'string') parts.push(`(from ${e.previous_agent})`);
+  if (typeof e.commit === 'string') parts.push(e.commit.slice(0, 12), ...(typeof e.subject === 'string' ? [JSON.stringify(e.subject)] : []));
+  if (typeof e.cycle === 'string') parts.push(`cycle ${e.cycle}`);
+  if (typeof e.op === 'string') parts.push(`op ${e.op}`);
+  if (typeof e.reason === 'string') parts.push(`— ${e.reason}`);
   return parts.join(' ');
 }
+
+const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** The text view of `orc status`. */
 export function renderStatusText(st: Status, now: Date): string {
   const lines: string[] = [];
   const t = st.summary.tasks;
   lines.push(`orc status — branch ${st.branch}${st.commit ? ` @ ${st.commit.slice(0, 12)}` : ' (not created yet: it is made by the first op or `orc init`)'}`);
-  lines.push(`${st.summary.workstreams} workstreams · ${t.total} tasks (${t.pending} pending, ${t.in_progress} in progress, ${t.done} done, ${t.failed} failed) · ${st.summary.agents} agents · ${st.summary.active_locks} locks · ${st.summary.knowledge_topics} topics`);
+  lines.push(
+    `${count(st.summary.workstreams, 'workstream')} · ${count(t.total, 'task')} (${t.pending} pending, ${t.in_progress} in progress, ${t.done} done, ${t.failed} failed) · ${count(st.summary.agents, 'agent')} · ${count(st.summary.active_locks, 'lock')} · ${count(st.summary.knowledge_topics, 'topic')}`,
+  );
   if (st.remote) {
     const r = st.remote;
     const where = r.tracking === null ? 'not fetched yet' : r.ahead === null ? 'no local state yet' : r.ahead === 0 && r.behind === 0 ? 'in sync' : `${r.ahead} ahead, ${r.behind} behind`;

@@ -125,7 +125,7 @@ describe('workstreams and status', () => {
     const r = orc(repo, ['status']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`@ ${tip(repo)!.slice(0, 12)}`);
-    expect(r.stdout).toMatch(/3 workstreams · 4 tasks \(1 pending, 1 in progress, 1 done, 1 failed\)/);
+    expect(r.stdout).toMatch(/3 workstreams · 4 tasks \(1 pending, 1 in progress, 1 done, 1 failed\) · \d+ agents? · 1 lock · 1 topic$/m);
     expect(r.stdout).toMatch(/\[P1\] backend — API and storage/);
     expect(r.stdout).toMatch(/a1 \(claude\)/);
     expect(r.stdout).toMatch(/deploy — a1, token 1/);
