@@ -320,7 +320,15 @@ function scheduleExpiry() {
 
 function toast(message, kind = 'ok', extra = null) {
   const el = h('div', { class: ['toast', kind], role: kind === 'error' ? 'alert' : 'status' }, h('span', { class: 'msg' }, message), extra, h('button', { type: 'button', class: 'link close', 'aria-label': 'dismiss', onclick: () => el.remove() }, '×'));
-  $('#toasts').append(el);
+  const box = $('#toasts');
+  box.append(el);
+  // At most four at a time: the oldest that is not waiting for an answer goes.
+  const waiting = (t) => t.querySelector('form');
+  while (box.children.length > 4) {
+    const old = [...box.children].find((t) => !waiting(t) && t !== el);
+    if (!old) break;
+    old.remove();
+  }
   if (!extra) setTimeout(() => el.remove(), kind === 'error' ? 9000 : 3500);
   return el;
 }
@@ -367,7 +375,7 @@ function askToken(what, fn) {
     input,
     h('button', { type: 'submit', class: 'primary' }, 'Retry'),
   );
-  const el = toast('This server needs its token for writes (orc serve --token).', 'error', form);
+  const el = toast(token.get() ? 'The server refused this token; check it (orc serve --token / ORC_TOKEN).' : 'This server needs its token for writes (orc serve --token).', 'error', form);
   input.focus();
 }
 

@@ -434,6 +434,10 @@ describe('dashboard with a token', () => {
       await claim.waitFor();
       await page.fill('#actor', 'bob');
       await claim.click();
+      // A wrong token is refused, and the page says so.
+      await page.locator('.toast input[type=password]').fill('wrong');
+      await page.click('.toast button:text("Retry")');
+      await page.locator('.toast', { hasText: 'refused this token' }).waitFor();
       await page.locator('.toast input[type=password]').fill('sesame');
       await page.click('.toast button:text("Retry")');
       await poll(() => orcJson<{ assigned_to: string | null }>(repo, ['t', 'show', 'api', 'x1', '--json']).assigned_to).toBe('bob');
