@@ -14,7 +14,7 @@ const FOLD_OVER = 500;
 const STATUSES = ['pending', 'in_progress', 'done', 'failed'];
 const STATUS_TEXT = { pending: 'pending', in_progress: 'in progress', done: 'done', failed: 'failed' };
 /** The actions orc's own ops log, offered by the timeline's filter before any is seen. */
-const ACTIONS = ['task_created', 'task_claimed', 'task_taken_over', 'task_completed', 'task_failed', 'task_dependencies_added', 'workstream_created', 'agent_registered', 'agent_heartbeat', 'lock_acquired', 'lock_renewed', 'lock_released', 'knowledge_written', 'knowledge_deleted', 'code_committed', 'op_replay_refused'];
+const ACTIONS = ['task_created', 'task_claimed', 'task_taken_over', 'task_completed', 'task_failed', 'task_reopened', 'task_dependencies_added', 'workstream_created', 'agent_registered', 'agent_heartbeat', 'lock_acquired', 'lock_renewed', 'lock_released', 'knowledge_written', 'knowledge_deleted', 'code_committed', 'op_replay_refused'];
 const HISTORY_PAGE = 50;
 /** Op details kept in memory (each can hold file contents). */
 const DETAIL_CACHE = 40;
@@ -601,6 +601,9 @@ function taskActions(wsName, t, compact) {
       ),
     );
   }
+  if (t.status === 'failed' && compact) {
+    out.push(h('button', { type: 'button', class: 'small', 'aria-label': `retry ${t.title}`, dataset: { action: 'reopen', key: `reopen:${wsName}/${t.id}` }, onclick: () => act(`reopened “${t.title}”`, () => api.post(`${path}/reopen`, {})) }, 'Retry'));
+  }
   if (t.status === 'in_progress' && compact) {
     out.push(h('button', { type: 'button', class: 'small', 'aria-label': `complete ${t.title}`, dataset: { action: 'done', key: `done:${wsName}/${t.id}` }, onclick: () => act(`completed “${t.title}”`, () => api.post(`${path}/complete`, { agent: actor() })) }, 'Done'));
     out.push(h('a', { class: 'button small', href: taskHref(wsName, t.id), title: 'complete with a result, or fail', 'aria-label': `open ${t.title}`, dataset: { key: `more:${wsName}/${t.id}` } }, '…'));
@@ -754,6 +757,8 @@ function renderTask() {
   const kept = root.querySelector('textarea[name=result]');
   const result = kept && kept.dataset.task === d.key ? kept : h('textarea', { name: 'result', rows: '3', placeholder: 'result (optional): what was done, or why it failed', 'aria-label': 'result' });
   const focused = document.activeElement === result;
+  const keptReason = root.querySelector('input[name=reason]');
+  const reasonValue = keptReason && keptReason.dataset.task === d.key ? keptReason.value : '';
   const caret = [result.selectionStart, result.selectionEnd];
   result.dataset.task = d.key;
   const complete = (failed) => act(failed ? `marked “${t.title}” failed` : `completed “${t.title}”`, () => api.post(`${path}/complete`, { agent: actor(), result: result.value || undefined, failed }));
@@ -803,6 +808,21 @@ function renderTask() {
                 h('button', { type: 'button', class: 'primary', dataset: { action: 'done', key: 'task-done' }, onclick: () => complete(false) }, 'Done'),
                 h('button', { type: 'button', class: 'danger', dataset: { action: 'fail', key: 'task-fail' }, onclick: () => complete(true) }, 'Failed'),
               ),
+            )
+          : null,
+        t.status === 'done' || t.status === 'failed'
+          ? h(
+              'form',
+              {
+                class: 'form reopen',
+                onsubmit: (ev) => {
+                  ev.preventDefault();
+                  const reason = ev.target.reason.value.trim();
+                  void act(`reopened “${t.title}”`, () => api.post(`${path}/reopen`, { reason: reason || undefined }));
+                },
+              },
+              h('input', { name: 'reason', value: reasonValue, placeholder: t.status === 'failed' ? 'why it can be tried again (optional)' : 'why it is not done after all (optional)', 'aria-label': 'reason', dataset: { task: d.key, key: 'task-reason' } }),
+              h('div', { class: 'row' }, h('button', { type: 'submit', dataset: { action: 'reopen', key: 'task-reopen' } }, t.status === 'failed' ? 'Retry: back to pending' : 'Reopen: back to pending')),
             )
           : null,
       ),

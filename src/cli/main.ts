@@ -204,6 +204,17 @@ export function buildProgram(argv?: string[]): Command {
       });
     t.command('complete <workstream> <id> [result]').alias('done').description('complete a task, with its result').action(complete(false));
     t.command('fail <workstream> <id> [reason]').description('mark a task failed, with the reason').action(complete(true));
+    t.command('reopen <workstream> <id> [reason]')
+      .alias('retry')
+      .description('put a done or failed task back to pending, to be claimed again; the last result stays in the event log')
+      .action(
+        act(async (orc, g, wsName: string, id: string, reason?: string) => {
+          const task = await orc.reopenTask(wsName, id, reason);
+          const o = await out();
+          if (g.json) o.printJson(task);
+          else o.print(`reopened ${task.workstream}/${task.id}: ${task.title}`);
+        }),
+      );
     registerTaskAfter(t, act);
   };
   const aCmd = (): void => {

@@ -320,6 +320,37 @@ export const taskComplete = def({
   },
 });
 
+/**
+ * A finished task back to pending: a failed one to try again, a done one
+ * found wanting. Its claim and completion are cleared; the last result is
+ * kept in the event, and the reason given becomes the new result's context.
+ */
+export const taskReopen = def({
+  name: 'task.reopen',
+  exclusive: true,
+  parse: (r) => ({
+    workstream: V.checkName('workstream', r.workstream),
+    id: V.checkName('task', r.id),
+    reason: V.checkText('reason', r.reason, V.LIMITS.result),
+  }),
+  decide(s, i, ctx) {
+    S.requireWorkstream(s, i.workstream);
+    const t = S.requireTask(s, i.workstream, i.id);
+    if (t.status !== 'done' && t.status !== 'failed') {
+      throw conflict(`task ${i.workstream}/${i.id} is ${t.status.replace('_', ' ')}; only a done or failed task can be reopened`, { id: i.id, status: t.status });
+    }
+    const now = iso(ctx.now);
+    const open: Task = { ...t, status: 'pending', assigned_to: null, claimed_at: null, lease_ms: null, completed_at: null, result: null, updated_at: now };
+    delete open.lease_expires_at;
+    return {
+      changes: new Map([[L.taskFile(i.workstream, i.id), json(open)]]),
+      event: { action: 'task_reopened', workstream: i.workstream, task_id: i.id, title: t.title, was: t.status, previous_result: t.result, reason: i.reason || null },
+      summary: `reopen ${i.workstream}/${i.id}: ${t.title}`,
+      result: open,
+    };
+  },
+});
+
 // ---------------------------------------------------------------- agents
 
 export const agentRegister = def({
@@ -494,6 +525,7 @@ export const OPS = {
   [taskClaim.name]: taskClaim,
   [taskNext.name]: taskNext,
   [taskComplete.name]: taskComplete,
+  [taskReopen.name]: taskReopen,
   [agentRegister.name]: agentRegister,
   [agentHeartbeat.name]: agentHeartbeat,
   [lockAcquire.name]: lockAcquire,

@@ -294,6 +294,11 @@ export class Orc {
     return this.op('task.complete', { workstream, id, result, agent: opts.agent ?? this.agent, failed: opts.failed });
   }
 
+  /** A done or failed task back to pending (to try again), with the reason. */
+  reopenTask(workstream: string, id: string, reason?: string): Promise<Task> {
+    return this.op('task.reopen', { workstream, id, reason });
+  }
+
   // ------------------------------------------------------------ agents
 
   registerAgent(id: string, type?: string, capabilities?: string[]): Promise<Agent> {

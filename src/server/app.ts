@@ -236,6 +236,10 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
     if (b.failed !== undefined && typeof b.failed !== 'boolean') throw invalid('"failed" must be true or false');
     res.json(await acting(req).completeTask(String(req.params.name), String(req.params.id), str(b, 'result'), { agent: str(b, 'agent'), failed: b.failed as boolean | undefined }));
   });
+  a.post('/workstreams/:name/tasks/:id/reopen', async (req, res) => {
+    const b = body(req);
+    res.json(await acting(req).reopenTask(String(req.params.name), String(req.params.id), str(b, 'reason')));
+  });
   a.post('/workstreams/:name/next', async (req, res) => {
     const b = body(req);
     // 200 with the task, or 200 with null when nothing is claimable (one shape for clients to read).

@@ -219,6 +219,12 @@ describe('dashboard', () => {
     await page.click('.task-detail button[data-action=done]');
     await poll(() => page.locator('.task-detail .panel-head .badge').textContent()).toBe('done');
     expect(orcJson<{ status: string; result: string }>(repo, ['t', 'show', 'docs', id, '--json'])).toMatchObject({ status: 'done', result: 'shipped it' });
+    // Not done after all: reopen it from its page.
+    await page.fill('.task-detail input[name=reason]', 'needs a second pass');
+    await page.click('.task-detail button[data-action=reopen]');
+    await poll(() => page.locator('.task-detail .panel-head .badge').textContent()).toBe('pending');
+    expect(orcJson<{ status: string; result: string | null }>(repo, ['t', 'show', 'docs', id, '--json'])).toMatchObject({ status: 'pending', result: null });
+    expect(orcJson<Record<string, unknown>[]>(repo, ['events', '--action', 'task_reopened', '--json']).at(-1)).toMatchObject({ task_id: id, previous_result: 'shipped it', reason: 'needs a second pass', agent: 'carol' });
 
     // A claim the server refuses (another agent holds t1) is reported, not swallowed.
     await page.goto(`${server.url}/#/`);

@@ -249,6 +249,21 @@ describe('claim, complete, fail', () => {
     const ws = ok<{ task_counts: Record<string, number> }[]>(repo, ['ws', 'list']);
     expect(ws[0]!.task_counts).toEqual({ pending: 0, in_progress: 0, done: 1, failed: 1, total: 2 });
   });
+
+  it('t reopen (retry) puts a failed task back to pending, keeps the old result in the event; a pending one is refused', () => {
+    const r = orc(repo, ['t', 'retry', 'c', b, 'CI fixed']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(`reopened c/${b}: Beta`);
+    expect(ok<TaskJson>(repo, ['t', 'show', 'c', b])).toMatchObject({ status: 'pending', assigned_to: null, claimed_at: null, completed_at: null, result: null });
+    const ev = ok<Record<string, unknown>[]>(repo, ['events', '--action', 'task_reopened']);
+    expect(ev.at(-1)).toMatchObject({ workstream: 'c', task_id: b, was: 'failed', previous_result: 'flaky CI', reason: 'CI fixed' });
+    const before = tip(repo);
+    const again = orc(repo, ['t', 'reopen', 'c', b]);
+    expect(again.code).toBe(1);
+    expectOneLineError(again.stderr, [b, 'pending']);
+    expect(tip(repo)).toBe(before);
+    expect(ok<TaskJson>(repo, ['t', 'next', 'c', 'zed']).id).toBe(b);
+  });
 });
 
 describe('lease expiry and take-over', () => {

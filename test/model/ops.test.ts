@@ -32,6 +32,21 @@ function fixture(): MemState {
 const add = (s: MemState, id: string, priority: number, ms: number, extra: Record<string, unknown> = {}) =>
   run(s, O.taskAdd, { workstream: 'w', id, title: `task ${id}`, priority, ...extra }, ms) as Task;
 
+describe('task reopen', () => {
+  it('done or failed goes back to pending with claim and completion cleared; anything else is refused', () => {
+    const s = fixture();
+    add(s, 'x', 1, 0);
+    run(s, O.taskClaim, { workstream: 'w', id: 'x', agent: 'a' }, 10);
+    expect(refused(() => run(s, O.taskReopen, { workstream: 'w', id: 'x' }, 20)).code).toBe('CONFLICT');
+    run(s, O.taskComplete, { workstream: 'w', id: 'x', agent: 'a', result: 'r', failed: true }, 30);
+    const t = run(s, O.taskReopen, { workstream: 'w', id: 'x', reason: 'try again' }, 40) as Task;
+    expect(t).toMatchObject({ status: 'pending', assigned_to: null, claimed_at: null, lease_ms: null, completed_at: null, result: null });
+    expect(refused(() => run(s, O.taskReopen, { workstream: 'w', id: 'x' }, 50)).code).toBe('CONFLICT');
+    expect(refused(() => run(s, O.taskReopen, { workstream: 'w', id: 'nope' }, 50)).code).toBe('NOT_FOUND');
+    expect((run(s, O.taskNext, { workstream: 'w', agent: 'b' }, 60) as Task).id).toBe('x');
+  });
+});
+
 describe('task decisions', () => {
   it('next picks the best priority, oldest first among equals, then refuses nothing left', () => {
     const s = fixture();

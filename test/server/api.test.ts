@@ -168,6 +168,17 @@ describe('orc serve: writes', () => {
 });
 
 describe('orc serve: what the dashboard needs beyond the original API', () => {
+  it('POST .../tasks/:id/reopen: 200 for a done task (back to pending), 409 for a pending one', async () => {
+    const t = await req('POST', `${s.base}/workstreams/w/tasks`, { title: 'to reopen', id: 'ro1' });
+    expect(t.status).toBe(201);
+    expect((await req('POST', `${s.base}/workstreams/w/tasks/ro1/reopen`, {})).status).toBe(409);
+    await req('POST', `${s.base}/workstreams/w/tasks/ro1/claim`, { agent: 'cli-agent' });
+    await req('POST', `${s.base}/workstreams/w/tasks/ro1/complete`, { agent: 'cli-agent', result: 'first go' });
+    const r = await req('POST', `${s.base}/workstreams/w/tasks/ro1/reopen`, { reason: 'not really done' });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ id: 'ro1', status: 'pending', assigned_to: null, result: null });
+  });
+
   it('a write made as the agent named in X-Orc-Agent is recorded as that agent; a bad name is 400 and commits nothing', async () => {
     const w = await req('POST', `${s.base}/workstreams`, { name: 'by-header' }, { 'x-orc-agent': 'carol' });
     expect(w.status).toBe(201);
