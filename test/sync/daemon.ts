@@ -7,8 +7,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { open } from '../../src/index.js';
-import { git, orc, testEnv, tmpDir, tmpRepo, type RunResult } from '../helpers.js';
+import { cleanup, git, orc, testEnv, tmpDir, tmpRepo, type RunResult } from '../helpers.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -170,4 +171,23 @@ export async function seedRemote(url: string, tasks: number, ws = 'W'): Promise<
   for (let i = 0; i < tasks; i++) await o.addTask(ws, `task ${i}`, undefined, undefined, { id: `t-${String(i).padStart(2, '0')}` });
   orcOk(repo, ['init', '--remote', 'origin']);
   return repo;
+}
+
+export interface ServedRemote {
+  daemon: GitDaemon;
+  remote: ReturnType<typeof bareRemote>;
+}
+
+/** A bare remote served by a `git daemon` for one test file: started before its tests, stopped (and every temp folder removed) after. */
+export function servedRemote(): ServedRemote {
+  const served = {} as ServedRemote;
+  beforeAll(async () => {
+    served.remote = bareRemote();
+    served.daemon = await GitDaemon.start(served.remote.base);
+  });
+  afterAll(async () => {
+    await served.daemon?.stop();
+    cleanup();
+  });
+  return served;
 }

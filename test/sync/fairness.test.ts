@@ -12,22 +12,11 @@
  */
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, cleanup, git, testEnv } from '../helpers.js';
-import { GitDaemon, bareRemote, cloneHost, seedRemote } from './daemon.js';
+import { describe, expect, it } from 'vitest';
+import { ROOT, git, testEnv } from '../helpers.js';
+import { cloneHost, seedRemote, servedRemote } from './daemon.js';
 
-let daemon: GitDaemon;
-let remote: ReturnType<typeof bareRemote>;
-
-beforeAll(async () => {
-  remote = bareRemote();
-  daemon = await GitDaemon.start(remote.base);
-});
-
-afterAll(async () => {
-  await daemon?.stop();
-  cleanup();
-});
+const served = servedRemote();
 
 interface HostRun {
   agent: string;
@@ -69,8 +58,8 @@ function runHost(repo: string, agent: string, startAt: number): Promise<HostRun>
 
 describe('4 library hosts looping on getNextTask through one remote', () => {
   it('every host gets some of the 40 tasks; none is starved by the last winner', async () => {
-    await seedRemote(daemon.url(), 40);
-    const hosts = Array.from({ length: 4 }, (_, i) => cloneHost(daemon.url(), `host-${i + 1}`));
+    await seedRemote(served.daemon.url(), 40);
+    const hosts = Array.from({ length: 4 }, (_, i) => cloneHost(served.daemon.url(), `host-${i + 1}`));
     const startAt = Date.now() + 1500;
     const runs = await Promise.all(hosts.map((h, i) => runHost(h, `host-${i + 1}`, startAt)));
     const split = runs.map((r) => `${r.agent}: ${r.claimed.length} claimed, ${r.stats.retries} pushes rejected${r.error ? `, gave up: ${r.error}` : ''}`).join('\n');
@@ -80,7 +69,7 @@ describe('4 library hosts looping on getNextTask through one remote', () => {
     expect(new Set(all).size, split).toBe(all.length);
     expect(runs.map((r) => r.error ?? null), split).toEqual([null, null, null, null]);
     expect(all.length, split).toBe(40);
-    expect(git(remote.bare, 'log', '--format=%s', 'orc').split('\n').filter((s) => s.startsWith('claim W/')).length).toBe(40);
+    expect(git(served.remote.bare, 'log', '--format=%s', 'orc').split('\n').filter((s) => s.startsWith('claim W/')).length).toBe(40);
 
     // Fairness: nobody starved.
     expect(runs.map((r) => r.claimed.length > 0), split).toEqual([true, true, true, true]);

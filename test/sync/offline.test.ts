@@ -5,9 +5,9 @@
  * publishes the queued ops in the order they were made, on top of what
  * another host published meanwhile, and the remote stays linear and fsck-clean.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, git, orc, orcJson } from '../helpers.js';
-import { GitDaemon, bareRemote, cloneHost, gitRaw, orcOk, remoteSubjects, seedRemote } from './daemon.js';
+import { describe, expect, it } from 'vitest';
+import { git, orc, orcJson } from '../helpers.js';
+import { cloneHost, gitRaw, orcOk, remoteSubjects, seedRemote, servedRemote } from './daemon.js';
 
 interface SyncReport {
   remote: string;
@@ -23,33 +23,22 @@ interface Status {
   knowledge_topics: string[];
 }
 
-let daemon: GitDaemon;
-let remote: ReturnType<typeof bareRemote>;
-
-beforeAll(async () => {
-  remote = bareRemote();
-  daemon = await GitDaemon.start(remote.base);
-});
-
-afterAll(async () => {
-  await daemon?.stop();
-  cleanup();
-});
+const served = servedRemote();
 
 const NOT_PUBLISHED = /^orc: committed locally, not yet published to "origin": remote "origin" cannot be reached/m;
 
 describe('the remote (git daemon) stops mid-run and comes back', () => {
   it('refuses exclusive ops with exit 3, queues the others, and `orc sync` publishes them in order', async () => {
-    await seedRemote(daemon.url(), 4);
-    const a = cloneHost(daemon.url(), 'host-a');
-    const b = cloneHost(daemon.url(), 'host-b');
+    await seedRemote(served.daemon.url(), 4);
+    const a = cloneHost(served.daemon.url(), 'host-a');
+    const b = cloneHost(served.daemon.url(), 'host-b');
     // Before the outage: a claim and a lock held by host-a, through the remote.
     orcOk(a, ['t', 'claim', 'W', 't-00', 'host-a']);
     orcOk(a, ['lock', 'acquire', 'db', 'host-a']);
     expect(orc(a, ['status']).stdout).toMatch(/^remote origin: in sync /m);
-    const tipBefore = git(remote.bare, 'rev-parse', 'orc');
+    const tipBefore = git(served.remote.bare, 'rev-parse', 'orc');
 
-    await daemon.stop();
+    await served.daemon.stop();
 
     // Exclusive ops need the remote: exit 3, the remote named, nothing committed anywhere.
     const localBefore = git(a, 'rev-parse', 'orc');
@@ -94,7 +83,7 @@ describe('the remote (git daemon) stops mid-run and comes back', () => {
       'event outage',
       'add task W/off-2: added offline too',
     ]);
-    expect(git(remote.bare, 'rev-parse', 'orc')).toBe(tipBefore);
+    expect(git(served.remote.bare, 'rev-parse', 'orc')).toBe(tipBefore);
     expect(orc(a, ['status']).stdout).toMatch(/^remote origin: 6 ahead, 0 behind /m);
     const st = orcJson<Status>(a, ['status']);
     expect(st.remote).toMatchObject({ name: 'origin', ahead: 6, behind: 0 });
@@ -104,7 +93,7 @@ describe('the remote (git daemon) stops mid-run and comes back', () => {
     expect(early.code).toBe(3);
     expect(early.stderr).toMatch(/remote "origin" cannot be reached/);
 
-    await daemon.start(); // same port
+    await served.daemon.start(); // same port
 
     // Another host publishes first, so host-a's queue must be replayed on top of it.
     orcOk(b, ['t', 'claim', 'W', 't-01', 'host-b']);
@@ -115,14 +104,14 @@ describe('the remote (git daemon) stops mid-run and comes back', () => {
     expect(report.came_in).toBeGreaterThanOrEqual(1);
 
     // On the remote: what host-b did, then host-a's ops in the order they were made.
-    const subjects = remoteSubjects(remote.bare);
-    const since = git(remote.bare, 'log', '--reverse', '--format=%s', `${tipBefore}..orc`).split('\n');
+    const subjects = remoteSubjects(served.remote.bare);
+    const since = git(served.remote.bare, 'log', '--reverse', '--format=%s', `${tipBefore}..orc`).split('\n');
     expect(since).toEqual(['claim W/t-01 for host-b: task 1', ...made]);
     expect(subjects.slice(-6)).toEqual(made);
-    expect(git(remote.bare, 'rev-list', '--merges', '--count', 'orc')).toBe('0');
-    const fsck = gitRaw(remote.bare, 'fsck', '--strict', '--no-progress');
+    expect(git(served.remote.bare, 'rev-list', '--merges', '--count', 'orc')).toBe('0');
+    const fsck = gitRaw(served.remote.bare, 'fsck', '--strict', '--no-progress');
     expect(fsck.code, fsck.stderr).toBe(0);
-    expect(git(a, 'rev-parse', 'orc')).toBe(git(remote.bare, 'rev-parse', 'orc'));
+    expect(git(a, 'rev-parse', 'orc')).toBe(git(served.remote.bare, 'rev-parse', 'orc'));
     expect(orc(a, ['status']).stdout).toMatch(/^remote origin: in sync /m);
 
     // The replayed ops mean the same on the remote: host-b reads host-a's offline work.
@@ -136,6 +125,6 @@ describe('the remote (git daemon) stops mid-run and comes back', () => {
 
     // Exclusive ops work again, through the remote.
     orcOk(a, ['lock', 'release', 'db', 'host-a']);
-    expect(remoteSubjects(remote.bare).at(-1)).toMatch(/^release lock db by host-a/);
+    expect(remoteSubjects(served.remote.bare).at(-1)).toMatch(/^release lock db by host-a/);
   });
 });

@@ -7,10 +7,10 @@
  * success a host reported is on the remote's branch.
  */
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, git, orcJson } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import { git, orcJson } from '../helpers.js';
 import { maxOverlap, runOrc, type ProcResult } from '../race-helpers.js';
-import { GitDaemon, bareRemote, cloneHost, fileUrl, gitRaw, remoteSubjects, seedRemote } from './daemon.js';
+import { bareRemote, cloneHost, fileUrl, gitRaw, remoteSubjects, seedRemote, servedRemote } from './daemon.js';
 
 interface Task {
   id: string;
@@ -26,25 +26,14 @@ interface Lock {
 const HOSTS = 4;
 const TASKS = 40;
 
-let daemon: GitDaemon | null = null;
-let daemonRemote: ReturnType<typeof bareRemote>;
-
-beforeAll(async () => {
-  daemonRemote = bareRemote();
-  daemon = await GitDaemon.start(daemonRemote.base);
-});
-
-afterAll(async () => {
-  await daemon?.stop();
-  cleanup();
-});
+const served = servedRemote();
 
 const transports: [string, () => { bare: string; url: string }][] = [
   ['file://', () => {
     const r = bareRemote();
     return { bare: r.bare, url: fileUrl(r.bare) };
   }],
-  ['git:// (git daemon on 127.0.0.1)', () => ({ bare: daemonRemote.bare, url: daemon!.url() })],
+  ['git:// (git daemon on 127.0.0.1)', () => ({ bare: served.remote.bare, url: served.daemon.url() })],
 ];
 
 describe.each(transports)('%s: 4 hosts race for 40 tasks and one lock', (_name, makeRemote) => {
