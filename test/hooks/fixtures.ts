@@ -3,11 +3,11 @@
  * folder holding an `orc` wrapper of the built binary goes first on PATH;
  * a PATH without it tests the "orc is missing" path. Real git throughout.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { ORC_BIN, git, testEnv, tmpDir } from '../helpers.js';
+import { GitDaemon } from '../sync/daemon.js';
 
 let bin: string | null = null;
 
@@ -56,49 +56,7 @@ export function bareRemote(): { base: string; bare: string } {
   return { base, bare };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const accepts = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const c = net.connect({ port, host: '127.0.0.1' });
-    c.once('connect', () => (c.destroy(), resolve(true)));
-    c.once('error', () => resolve(false));
-  });
-
 /** `git daemon` serving `base` with receive-pack on, orc on its PATH (its hooks inherit it). */
-export async function startDaemon(base: string): Promise<{ url: (repo: string) => string; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const args = ['daemon', '--reuseaddr', `--base-path=${base}`, '--export-all', '--enable=receive-pack', '--listen=127.0.0.1', `--port=${port}`, base];
-  const child: ChildProcess = spawn('git', args, { env: hookEnv(), stdio: 'ignore', detached: true });
-  const kill = () => {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  };
-  process.once('exit', kill);
-  const deadline = Date.now() + 10_000;
-  while (!(await accepts(port))) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error('git daemon did not start');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return {
-    url: (repo: string) => `git://127.0.0.1:${port}/${repo}`,
-    stop: async () => {
-      const gone = new Promise<void>((r) => (child.exitCode !== null ? r() : child.once('exit', () => r())));
-      kill();
-      await gone;
-      process.off('exit', kill);
-    },
-  };
+export function startDaemon(base: string): Promise<GitDaemon> {
+  return GitDaemon.start(base, hookEnv());
 }

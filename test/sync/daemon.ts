@@ -44,10 +44,12 @@ export class GitDaemon {
   constructor(
     readonly base: string,
     readonly port: number,
+    /** The daemon's environment, which the repos' hooks inherit (default: testEnv()). */
+    private readonly env: NodeJS.ProcessEnv = testEnv(),
   ) {}
 
-  static async start(base: string): Promise<GitDaemon> {
-    const d = new GitDaemon(base, await freePort());
+  static async start(base: string, env?: NodeJS.ProcessEnv): Promise<GitDaemon> {
+    const d = new GitDaemon(base, await freePort(), env);
     await d.start();
     return d;
   }
@@ -60,7 +62,7 @@ export class GitDaemon {
     if (this.child) throw new Error('git daemon already running');
     const args = ['daemon', '--reuseaddr', `--base-path=${this.base}`, '--export-all', '--enable=receive-pack', '--listen=127.0.0.1', `--port=${this.port}`, '--informative-errors', this.base];
     // Its own process group: `git daemon` runs git-daemon as a child, which forks one process per connection; stop() kills them all.
-    const child = spawn('git', args, { env: testEnv(), stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    const child = spawn('git', args, { env: this.env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     child.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
     this.child = child;
     // Should the test process end without afterAll, take the daemon with it.
