@@ -120,7 +120,8 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
     opts.pollMs ?? 1000,
   );
   const limit = opts.bodyLimit ?? 1024 * 1024;
-  const staleMs = () => S.settingsOf(orc.store.snapshot(orc.store.tip())).agent_stale_ms;
+  const settings = () => S.settingsOf(orc.store.snapshot(orc.store.tip()));
+  const staleMs = () => settings().agent_stale_ms;
 
   const app = express();
   app.disable('x-powered-by');
@@ -148,7 +149,8 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
     cached('status', async () => {
       const s: Status = await orc.status();
       // Plus the settings a client needs to tell when an agent turns stale or a lease runs out without a commit.
-      return { ...json({ ...s, settings: S.settingsOf(orc.store.snapshot(orc.store.tip())) }), until: Math.min(locksUntil(s.active_locks), agentsUntil(s.agents, staleMs())) };
+      const set = settings();
+      return { ...json({ ...s, settings: set }), until: Math.min(locksUntil(s.active_locks), agentsUntil(s.agents, set.agent_stale_ms)) };
     }),
   );
   a.get(
