@@ -10,17 +10,11 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { Demo } from '../../src/demo/demo.js';
 import { cleanup, fingerprint, git, orc, ORC_BIN, testEnv, tmpDir, tmpRepo } from '../helpers.js';
 
-interface Ready {
-  url: string;
-  api: string;
-  port: number;
-  dir: string;
-  branch: string;
-  agents: string[];
-  worktrees: string[];
-}
+/** The `--json` ready line: the demo's own description of itself. */
+type Ready = Pick<Demo, 'url' | 'api' | 'port' | 'dir' | 'branch' | 'agents' | 'worktrees'>;
 
 interface Running {
   proc: ChildProcess;
