@@ -194,7 +194,8 @@ async function load() {
 }
 
 async function read(all, only) {
-  const status = await api.get('/status');
+  // Tasks come per open workstream below, not with every status read (10,000 tasks would travel each time).
+  const status = await api.get('/status?tasks=0');
   state.status = status;
   state.tip = status.commit;
   lastSeen = status.commit;
@@ -614,7 +615,8 @@ function taskActions(wsName, t, compact) {
 async function claimNext(wsName) {
   try {
     const t = await api.post(`/workstreams/${seg(wsName)}/next`, { agent: actor() });
-    if (t) toast(`claimed “${t.title}” as ${t.assigned_to}`);
+    // Nothing claimable answers 200 {message} (the original's answer), a task has an id.
+    if (t && t.id) toast(`claimed “${t.title}” as ${t.assigned_to}`);
     else toast(`nothing ready to claim in ${wsName}`, 'warn');
     void refresh();
   } catch (e) {

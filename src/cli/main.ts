@@ -126,16 +126,16 @@ export function buildProgram(argv?: string[]): Command {
     const t = program.command('t').alias('task').description('tasks');
     t.command('add <workstream> <title> [description] [priority]')
       .description('add a task; prints its id')
-      .option('--estimate <n>', 'an estimate, in your unit')
+      .option('--estimate <n>', 'an estimate: a whole number in your unit, or text such as 2h')
       .option('--resource <name>', 'a resource it touches: lock name, path or glob (repeatable)', collect)
-      .option('--after <id>', 'a task it waits for (repeatable)', collect)
+      .option('--after <id>', 'a task it waits for: ID in this workstream, WS/ID in another (repeatable)', collect)
       .option('--kb <topic>', 'a knowledge topic that matters to it (repeatable)', collect)
       .option('--id <id>', 'choose the id instead of generating one')
       .action(
         act(async (orc, g, wsName: string, title: string, description?: string, priority?: string, opts?: { estimate?: string; resource?: string[]; after?: string[]; kb?: string[]; id?: string }) => {
           const task = await orc.addTask(wsName, title, description, priority, {
             id: opts?.id,
-            estimate: opts?.estimate === undefined ? null : (opts.estimate as unknown as number),
+            estimate: opts?.estimate ?? null,
             resources: opts?.resource,
             after: opts?.after,
             kb: opts?.kb,

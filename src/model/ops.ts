@@ -100,17 +100,18 @@ export const taskAdd = def({
     title: V.checkLine('title', r.title, V.LIMITS.title),
     description: V.checkText('description', r.description, V.LIMITS.description),
     priority: r.priority === undefined || r.priority === null || r.priority === '' ? 3 : V.checkPriority(r.priority),
-    estimate: r.estimate === undefined || r.estimate === null || r.estimate === '' ? null : V.checkInt('estimate', r.estimate, 0, 1_000_000),
+    estimate: checkEstimate(r.estimate),
     resources: V.checkList('resources', r.resources, V.checkResource),
-    after: V.checkList('dependencies', r.after, (x) => V.checkName('task', x)),
+    after: V.checkList('dependencies', r.after, checkDep),
     kb: V.checkList('knowledge topics', r.kb, V.checkTopic),
   }),
   decide(s, i, ctx) {
     S.requireWorkstream(s, i.workstream);
     if (S.getTask(s, i.workstream, i.id)) throw conflict(`task "${i.id}" already exists in "${i.workstream}"`, { id: i.id });
-    for (const dep of i.after) {
+    const after = [...new Set(i.after.map((d) => ownDep(i.workstream, d)))];
+    for (const dep of after) {
       if (dep === i.id) throw invalid(`task "${i.id}" cannot wait for itself`);
-      S.requireTask(s, i.workstream, dep);
+      requireDep(s, i.workstream, dep);
     }
     const now = iso(ctx.now);
     const task: Task = {
@@ -130,7 +131,7 @@ export const taskAdd = def({
       lease_ms: null,
       completed_at: null,
       resources: i.resources,
-      after: i.after,
+      after,
       kb: i.kb,
     };
     return {
@@ -143,50 +144,101 @@ export const taskAdd = def({
 });
 
 /**
- * A dependency path from `from` to `to` over `after` edges (both ends
- * included), or null. Used to refuse an edge that would close a cycle.
+ * An estimate as the original tool took it: a whole number is kept as a
+ * number (the CLI's "3" too); any other short one-line text ("2h", "1.5d")
+ * is kept as that text.
  */
-function dependencyPath(edges: Map<string, string[]>, from: string, to: string): string[] | null {
+export function checkEstimate(v: unknown): number | string | null {
+  if (v === undefined || v === null || v === '') return null;
+  if (typeof v === 'number' || (typeof v === 'string' && /^\s*\d+\s*$/.test(v))) return V.checkInt('estimate', v, 0, 1_000_000);
+  if (typeof v !== 'string') throw invalid('estimate must be a whole number or a short text like "2h"');
+  return V.checkLine('estimate', v, 50);
+}
+
+/** A dependency: `ID` (a task of the same workstream) or `WS/ID` (a task of any workstream). */
+export function checkDep(v: unknown): string {
+  if (typeof v === 'string' && v.includes('/')) {
+    const [ws, id, ...more] = v.split('/');
+    if (more.length) throw invalid(`dependency ${JSON.stringify(v)} has more than one '/'; name it ID or WORKSTREAM/ID`);
+    return `${V.checkName('workstream', ws)}/${V.checkName('task', id)}`;
+  }
+  return V.checkName('task', v);
+}
+
+/** A dependency as stored: `WS/ID` of the task's own workstream is kept as plain `ID`. */
+const ownDep = (ws: string, dep: string): string => (dep.startsWith(`${ws}/`) ? dep.slice(ws.length + 1) : dep);
+
+/** The workstream and id a stored dependency of a task in `ws` names. */
+export function depTarget(ws: string, dep: string): { workstream: string; id: string } {
+  const at = dep.indexOf('/');
+  return at < 0 ? { workstream: ws, id: dep } : { workstream: dep.slice(0, at), id: dep.slice(at + 1) };
+}
+
+function requireDep(s: StateReader, ws: string, dep: string): Task {
+  const d = depTarget(ws, dep);
+  if (d.workstream !== ws) S.requireWorkstream(s, d.workstream);
+  return S.requireTask(s, d.workstream, d.id);
+}
+
+/**
+ * A dependency path from `from` to `to` over `after` edges (both ends
+ * included, as WS/ID), or null. Tasks are read as the walk reaches them, so
+ * a path may cross workstreams. Used to refuse an edge that would close a cycle.
+ */
+function dependencyPath(edges: (key: string) => string[], from: string, to: string): string[] | null {
   const seen = new Set<string>();
-  const walk = (id: string): string[] | null => {
-    if (id === to) return [id];
-    if (seen.has(id)) return null;
-    seen.add(id);
-    for (const next of edges.get(id) ?? []) {
+  const walk = (key: string): string[] | null => {
+    if (key === to) return [key];
+    if (seen.has(key)) return null;
+    seen.add(key);
+    for (const next of edges(key)) {
       const rest = walk(next);
-      if (rest) return [id, ...rest];
+      if (rest) return [key, ...rest];
     }
     return null;
   };
   return walk(from);
 }
 
-/** `task.depend`: a task waits for more tasks of its workstream; an edge that closes a cycle is refused. */
+/** `task.depend`: a task waits for more tasks (`ID` of its workstream, `WS/ID` of any); an edge that closes a cycle is refused. */
 export const taskDepend = def({
   name: 'task.depend',
   exclusive: false,
   parse: (r) => {
-    const after = V.checkList('dependencies', r.after, (x) => V.checkName('task', x));
+    const after = V.checkList('dependencies', r.after, checkDep);
     if (!after.length) throw invalid('name at least one task to wait for');
     return { workstream: V.checkName('workstream', r.workstream), id: V.checkName('task', r.id), after };
   },
   decide(s, i, ctx): Decision<Task> {
     S.requireWorkstream(s, i.workstream);
     const t = S.requireTask(s, i.workstream, i.id);
-    for (const dep of i.after) {
+    const wanted = [...new Set(i.after.map((d) => ownDep(i.workstream, d)))];
+    for (const dep of wanted) {
       if (dep === i.id) throw invalid(`task "${i.id}" cannot wait for itself`, { id: i.id });
-      S.requireTask(s, i.workstream, dep);
+      requireDep(s, i.workstream, dep);
     }
-    const added = i.after.filter((d) => !(t.after ?? []).includes(d));
+    const added = wanted.filter((d) => !(t.after ?? []).includes(d));
     if (!added.length) return nothing(t, `${i.workstream}/${i.id} already waits for ${i.after.join(', ')}`);
-    const edges = new Map(S.listTasksRaw(s, i.workstream).map((x) => [x.id, x.after ?? []]));
+    // Edges keyed WS/ID, read as the walk reaches them (across workstreams); this task's grow as edges are accepted.
+    const self = `${i.workstream}/${i.id}`;
+    const mine = [...(t.after ?? [])];
+    const keyOf = (ws: string, dep: string) => {
+      const d = depTarget(ws, dep);
+      return `${d.workstream}/${d.id}`;
+    };
+    const edges = (key: string): string[] => {
+      if (key === self) return mine.map((d) => keyOf(i.workstream, d));
+      const k = depTarget('', key);
+      return (S.getTask(s, k.workstream, k.id)?.after ?? []).map((d) => keyOf(k.workstream, d));
+    };
     for (const dep of added) {
-      const back = dependencyPath(edges, dep, i.id);
+      const back = dependencyPath(edges, keyOf(i.workstream, dep), self);
       if (back) {
-        const cycle = [i.id, ...back];
-        throw invalid(`task ${i.workstream}/${i.id} cannot wait for ${dep}: that makes a dependency cycle ${cycle.join(' → ')}`, { workstream: i.workstream, id: i.id, cycle });
+        // Shown as the workstream's own tasks are named: ID here, WS/ID elsewhere.
+        const cycle = [self, ...back].map((k) => ownDep(i.workstream, k));
+        throw invalid(`task ${self} cannot wait for ${dep}: that makes a dependency cycle ${cycle.join(' → ')}`, { workstream: i.workstream, id: i.id, cycle });
       }
-      edges.set(i.id, [...(edges.get(i.id) ?? []), dep]);
+      mine.push(dep);
     }
     const now = iso(ctx.now);
     const task: Task = { ...t, after: [...(t.after ?? []), ...added], updated_at: now };
@@ -199,9 +251,16 @@ export const taskDepend = def({
   },
 });
 
-/** Why a task cannot run yet (a dependency not done), or null when it can. */
-export function blockedBy(t: Task, statusOf: (id: string) => string | undefined): string | null {
-  for (const dep of t.after ?? []) if (statusOf(dep) !== 'done') return dep;
+/**
+ * Why a task cannot run yet (a dependency not done), or null when it can.
+ * `statusOf` answers for its own workstream; a `WS/ID` dependency is read from `s`.
+ */
+export function blockedBy(t: Task, statusOf: (id: string) => string | undefined, s?: StateReader): string | null {
+  for (const dep of t.after ?? []) {
+    const d = depTarget(t.workstream, dep);
+    const status = d.workstream === t.workstream ? statusOf(dep) : s && S.getTask(s, d.workstream, d.id)?.status;
+    if (status !== 'done') return dep;
+  }
   return null;
 }
 
@@ -248,7 +307,7 @@ export const taskClaim = def({
     const t = S.requireTask(s, i.workstream, i.id);
     checkClaimable(s, t, i.agent, ctx);
     if (t.after?.length) {
-      const dep = blockedBy(t, (id) => S.getTask(s, i.workstream, id)?.status);
+      const dep = blockedBy(t, (id) => S.getTask(s, i.workstream, id)?.status, s);
       if (dep) throw conflict(`task ${i.workstream}/${i.id} waits for ${dep}, which is not done yet`, { id: i.id, waiting_for: dep });
     }
     return claimDecision(s, t, i.agent, i.lease_ms ?? ctx.settings.lease_ms, ctx);
@@ -271,7 +330,7 @@ export function claimable(s: StateReader, ws: string, now: Date): Task[] {
       const exp = S.leaseExpiry(t, t.assigned_to ? owner(t.assigned_to) : null);
       return exp !== null && exp <= now.getTime();
     })
-    .filter((t) => blockedBy(t, (id) => status.get(id)) === null)
+    .filter((t) => blockedBy(t, (id) => status.get(id), s) === null)
     .sort(S.byPriority);
 }
 
@@ -308,11 +367,13 @@ export const taskComplete = def({
     const now = iso(ctx.now);
     const status = i.failed ? ('failed' as const) : ('done' as const);
     const by = i.agent ?? t.assigned_to ?? ctx.actor;
+    // No agent named: done for the owner by whoever called (the original's main loop completing for its sub-agents), and said so.
+    const onBehalf = !i.agent && t.assigned_to && t.assigned_to !== ctx.actor ? { on_behalf_of: t.assigned_to, by: ctx.actor } : {};
     const done: Task = { ...t, status, result: i.result || null, completed_at: now, updated_at: now, assigned_to: t.assigned_to ?? by };
     delete done.lease_expires_at;
     return {
       changes: new Map([[L.taskFile(i.workstream, i.id), json(done)]]),
-      event: { action: i.failed ? 'task_failed' : 'task_completed', workstream: i.workstream, task_id: i.id, title: t.title, result: i.result || null },
+      event: { action: i.failed ? 'task_failed' : 'task_completed', workstream: i.workstream, task_id: i.id, title: t.title, result: i.result || null, ...onBehalf },
       summary: `${i.failed ? 'fail' : 'complete'} ${i.workstream}/${i.id}: ${t.title}`,
       result: done,
       actor: by,

@@ -182,7 +182,8 @@ export function countTasks(tasks: Task[]): TaskCounts {
 export function summarizeWorkstream(s: StateReader, name: string): WorkstreamSummary | null {
   const ws = getWorkstream(s, name);
   if (!ws) return null;
-  return { ...ws, task_counts: countWorkstreamTasks(s, name) };
+  const c = countWorkstreamTasks(s, name);
+  return { ...ws, task_counts: c, task_count: c.total, pending: c.pending, in_progress: c.in_progress, done: c.done };
 }
 
 /** Sorts by priority (1 first), then oldest first, then id: the order `next` picks in. */

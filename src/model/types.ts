@@ -21,6 +21,13 @@ export interface TaskCounts {
 
 export interface WorkstreamSummary extends Workstream {
   task_counts: TaskCounts;
+  /** The original tool's counts, beside task_counts. */
+  task_count: number;
+  pending: number;
+  in_progress: number;
+  done: number;
+  /** The workstream's tasks, oldest first, when asked for (REST and the compat module send them). */
+  tasks?: Task[];
 }
 
 export interface Task {
@@ -30,7 +37,8 @@ export interface Task {
   description: string;
   status: TaskStatus;
   priority: number;
-  estimate: number | null;
+  /** A whole number, or the original tool's text ("2h"), as given. */
+  estimate: number | string | null;
   assigned_to: string | null;
   created_at: string;
   updated_at: string;
@@ -44,7 +52,7 @@ export interface Task {
   completed_at: string | null;
   /** Resources the task touches (lock names, paths, globs). */
   resources: string[];
-  /** Ids of tasks in the same workstream that must be done first. */
+  /** Tasks that must be done first: `ID` in the same workstream, `WS/ID` in another. */
   after: string[];
   /** Knowledge topics that matter to this task. */
   kb: string[];
@@ -57,6 +65,8 @@ export interface Agent {
   status: 'active';
   registered_at: string;
   last_heartbeat: string;
+  /** The original tool's name for last_heartbeat, added when read. */
+  last_seen?: string;
   /** Computed when read: no heartbeat for longer than the stale threshold. */
   stale?: boolean;
 }

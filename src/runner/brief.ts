@@ -1,7 +1,7 @@
 import { OrcError } from '../errors.js';
 import { queryEvents } from '../model/events.js';
 import { knowledgeFile } from '../model/layout.js';
-import { claimable } from '../model/ops.js';
+import { claimable, depTarget } from '../model/ops.js';
 import * as S from '../model/state.js';
 import type { StateReader } from '../model/state.js';
 import type { OrcEvent, Task } from '../model/types.js';
@@ -175,7 +175,8 @@ export function buildBrief(s: StateReader, ws: string, id: string | null, now: D
   const raw = briefTask(s, ws, id, now);
   const task = S.withLease(raw, raw.assigned_to ? S.getAgent(s, raw.assigned_to) : null);
   const dependencies: BriefDependency[] = (task.after ?? []).map((dep) => {
-    const d = S.getTask(s, ws, dep);
+    const at = depTarget(ws, dep);
+    const d = S.getTask(s, at.workstream, at.id);
     if (!d) return { id: dep, title: null, status: 'missing', result: null, assigned_to: null, completed_at: null, missing: true };
     return { id: dep, title: d.title, status: d.status, result: d.result, assigned_to: d.assigned_to, completed_at: d.completed_at, missing: false };
   });

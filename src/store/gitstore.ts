@@ -125,6 +125,17 @@ export class GitStore {
     return v;
   }
 
+  /** A memo entry if one was computed (in this process or kept on disk), without computing it; marks it used. */
+  peekMemo<T>(kind: string, oid: string): T | undefined {
+    const key = `${kind}:${oid}`;
+    const v = (this.memos.get(key) ?? this.loadDisk().get(key)) as T | undefined;
+    if (v !== undefined) {
+      this.memos.set(key, v);
+      this.diskUsed.add(key);
+    }
+    return v;
+  }
+
   /** Saves the memo entries used since the last flush, if any were new; best effort, atomic by rename. */
   flushMemo(): void {
     const used = [...this.diskUsed];
