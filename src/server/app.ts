@@ -221,7 +221,8 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
   });
   a.post('/workstreams', async (req, res) => {
     const b = body(req);
-    res.status(201).json(await acting(req).createWorkstream(str(b, 'name') as string, str(b, 'description'), b.priority as number | undefined));
+    // A new workstream has no tasks yet: `tasks: []`, as the original answered.
+    res.status(201).json({ ...(await acting(req).createWorkstream(str(b, 'name') as string, str(b, 'description'), b.priority as number | undefined)), tasks: [] });
   });
   a.get('/workstreams/:name/tasks', async (req, res) => {
     const name = String(req.params.name);
