@@ -1,4 +1,4 @@
-import { conflict, invalid, notFound } from '../errors.js';
+import { OrcError, conflict, invalid, notFound } from '../errors.js';
 import * as L from './layout.js';
 import * as S from './state.js';
 import type { StateReader } from './state.js';
@@ -160,7 +160,12 @@ export function checkDep(v: unknown): string {
   if (typeof v === 'string' && v.includes('/')) {
     const [ws, id, ...more] = v.split('/');
     if (more.length) throw invalid(`dependency ${JSON.stringify(v)} has more than one '/'; name it ID or WORKSTREAM/ID`);
-    return `${V.checkName('workstream', ws)}/${V.checkName('task', id)}`;
+    try {
+      return `${V.checkName('workstream', ws)}/${V.checkName('task', id)}`;
+    } catch (e) {
+      if (e instanceof OrcError) throw invalid(`dependency ${JSON.stringify(v)}: ${e.message}`, e.data);
+      throw e;
+    }
   }
   return V.checkName('task', v);
 }
