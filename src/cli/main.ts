@@ -376,7 +376,8 @@ export function buildProgram(argv?: string[]): Command {
               throw invalid(`event data is not JSON: ${data.slice(0, 60)}; give an object like '{"env":"prod"}'`);
             }
           }
-          const r = await orc.logEvent(action, parsed);
+          // Straight to the op: parsed JSON that is a string must be refused as data, not read as logEvent(agent, action).
+          const r = (await orc.run<{ action: string }>('event.log', { action, data: parsed })).result;
           const o = await out();
           if (g.json) o.printJson(r);
           else o.print(`logged ${r.action}`);
