@@ -64,7 +64,7 @@ export class OrcCompat {
       const { resource, ...rest } = S.publicLock(l);
       locks[resource] = rest;
     }
-    const version = this.orc.opCount(s.commit);
+    const version = await this.orc.opCount(s.commit);
     const updated_at = s.commit ? new Date(this.orc.store.readCommit(s.commit).committer.time * 1000).toISOString() : this.orc.now().toISOString();
     this.orc.store.flushMemo();
     return { version, updated_at, workstreams, agents, locks };

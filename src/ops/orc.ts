@@ -13,7 +13,7 @@ import { GitStore, type Snapshot } from '../store/gitstore.js';
 import { discoverRepo, type RepoPaths } from '../store/repo.js';
 import { Engine, type EngineStats, type OpOutcome } from './engine.js';
 import { Sync, type SyncReport } from './sync.js';
-import { aheadBehind, fetchBranch, remoteExists, setConfig } from '../store/gitcli.js';
+import { aheadBehind, fetchBranch, remoteExists, runGit, setConfig } from '../store/gitcli.js';
 import { readRef } from '../store/refs.js';
 import { renderStatusText } from './status-text.js';
 
@@ -273,10 +273,12 @@ export class Orc {
   /**
    * The number of ops on the branch (the original's state version): commits
    * along first parents, counted back to the nearest commit counted before
-   * (kept in the memo cache), so a read costs the ops made since.
+   * (kept in the memo cache), so a read costs the ops made since. A long
+   * walk with nothing counted (the first read of a big branch) hands the rest
+   * to `git rev-list --count`, which is some 50 times faster per commit.
    */
-  opCount(tip: string | null = this.store.tip()): number {
-    const chain: string[] = [];
+  async opCount(tip: string | null = this.store.tip()): Promise<number> {
+    let walked = 0;
     let base = 0;
     for (let oid = tip; oid; ) {
       const known = this.store.peekMemo<number>('op-count', oid);
@@ -284,10 +286,18 @@ export class Orc {
         base = known;
         break;
       }
-      chain.push(oid);
+      if (walked === 1000) {
+        const r = await runGit(this.store.paths, ['rev-list', '--count', '--first-parent', oid]);
+        const n = Number(r.stdout.trim());
+        if (r.code === 0 && Number.isInteger(n) && n > 0) {
+          base = n;
+          break;
+        }
+      }
+      walked += 1;
       oid = this.store.readCommit(oid).parents[0] ?? null;
     }
-    const n = base + chain.length;
+    const n = base + walked;
     if (tip) this.store.memo('op-count', tip, () => n);
     return n;
   }
@@ -475,7 +485,7 @@ export class Orc {
     const now = this.clock();
     const settings = S.settingsOf(s);
     const workstreams = this.summaries(s, opts.tasks ?? false);
-    const version = this.opCount(s.commit);
+    const version = await this.opCount(s.commit);
     const updated_at = s.commit ? new Date(this.store.readCommit(s.commit).committer.time * 1000).toISOString() : null;
     const agents = S.listAgentsRaw(s)
       .map((a) => ({ ...seen(a), stale: now.getTime() - Date.parse(a.last_heartbeat) > settings.agent_stale_ms }))

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { open, STATUS_HEADER } from '../../src/compat.js';
 import { open as openOrc } from '../../src/index.js';
-import { ROOT, cleanup, testEnv, tmpRepo } from '../helpers.js';
+import { ROOT, cleanup, git, testEnv, tmpRepo } from '../helpers.js';
 import { commitCount, eventsAdded, opOf, tip } from '../cli/util.js';
 
 afterAll(cleanup);
@@ -129,6 +129,27 @@ describe("the original's README calls and return values", () => {
     expect((await orc.loadState()).version).toBe(st.version + 1);
     const fresh = await open({ repo, env: testEnv() });
     expect((await fresh.loadState()).version).toBe(commitCount(repo));
+  });
+
+  it('version on a long branch read for the first time (the walk hands over to git rev-list) equals the first-parent count', async () => {
+    const repo = tmpRepo();
+    const orc = await open({ repo, env: testEnv() });
+    await orc.createWorkstream('w');
+    // 1,500 more commits on the branch in one git process, then one op on top.
+    const base = tip(repo)!;
+    let stream = '';
+    for (let i = 0; i < 1500; i++) {
+      stream += `commit refs/heads/orc\ncommitter t <t@example.invalid> ${1_900_000_000 + i} +0000\ndata 2\nx\n${i === 0 ? `from ${base}\n` : ''}M 644 inline orc.json\ndata <<EOF\n${git(repo, 'show', `${base}:orc.json`)}\nEOF\n\n`;
+    }
+    const fi = spawnSync('git', ['-C', repo, 'fast-import', '--quiet'], { input: stream, env: testEnv(), encoding: 'utf8' });
+    expect(fi.status, fi.stderr).toBe(0);
+    await orc.logEvent('a1', 'after_import', {});
+    const count = () => Number(git(repo, 'rev-list', '--count', '--first-parent', 'orc'));
+    const fresh = await open({ repo, env: testEnv() });
+    expect((await fresh.loadState()).version).toBe(count());
+    expect(count()).toBeGreaterThan(1500);
+    await fresh.logEvent('a1', 'one_more', {});
+    expect((await fresh.loadState()).version).toBe(count());
   });
 
   it('null and false instead of throwing; a heartbeat of an unknown agent commits nothing', async () => {
