@@ -76,7 +76,9 @@ describe('dependencies across workstreams', () => {
     expect(guide.after).toEqual(['api/build']);
     // WS/ID of the task's own workstream is stored as plain ID.
     expect(orcJson<{ after: string[] }>(repo, ['t', 'add', 'api', 'Ship it', '--id', 'ship', '--after', 'api/test']).after).toEqual(['test']);
-    orcJson(repo, ['t', 'add', 'docs', 'Review', '--id', 'review']);
+    orcJson(repo, ['t', 'add', 'docs', 'Review', '--id', 'review', '--estimate', '2h']);
+    expect(orcJson<{ estimate: unknown }>(repo, ['t', 'show', 'docs', 'review']).estimate).toBe('2h');
+    expect(orcJson<{ estimate: unknown }>(repo, ['t', 'add', 'api', 'Count', '--estimate', '3']).estimate).toBe(3);
     expect(orcJson<{ after: string[] }>(repo, ['t', 'after', 'docs', 'review', 'api/test', 'guide']).after).toEqual(['api/test', 'guide']);
 
     // A cycle through two workstreams: api/build → docs/review → api/test → api/build.
