@@ -145,12 +145,13 @@ export const taskAdd = def({
 
 /**
  * An estimate as the original tool took it: a whole number is kept as a
- * number (the CLI's "3" too); any other short one-line text ("2h", "1.5d")
- * is kept as that text.
+ * number (the CLI's "3" too); a number that is not whole or is negative is
+ * refused; any other short one-line text ("2h", "1.5d") is kept as that text.
  */
 export function checkEstimate(v: unknown): number | string | null {
   if (v === undefined || v === null || v === '') return null;
-  if (typeof v === 'number' || (typeof v === 'string' && /^\s*\d+\s*$/.test(v))) return V.checkInt('estimate', v, 0, 1_000_000);
+  // Anything that looks like a number must be a whole one in range, as a number would.
+  if (typeof v === 'number' || (typeof v === 'string' && /^\s*[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?\s*$/i.test(v))) return V.checkInt('estimate', v, 0, 1_000_000);
   if (typeof v !== 'string') throw invalid('estimate must be a whole number or a short text like "2h"');
   return V.checkLine('estimate', v, 50);
 }
