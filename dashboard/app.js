@@ -764,9 +764,12 @@ function renderTask() {
   const caret = [result.selectionStart, result.selectionEnd];
   result.dataset.task = d.key;
   const complete = (failed) => act(failed ? `marked “${t.title}” failed` : `completed “${t.title}”`, () => api.post(`${path}/complete`, { agent: actor(), result: result.value || undefined, failed }));
+  // A dependency is ID (this workstream) or WS/ID (another one's: linked there, its status read on its page).
   const taskLink = (id) => {
-    const x = byId.get(id);
-    return h('li', null, x ? badge(x.status) : null, ' ', h('a', { href: taskHref(r.ws, id) }, x ? x.title : id), h('span', { class: 'mono small muted' }, ` ${id}`));
+    const at = id.indexOf('/');
+    const x = at < 0 ? byId.get(id) : undefined;
+    const href = at < 0 ? taskHref(r.ws, id) : taskHref(id.slice(0, at), id.slice(at + 1));
+    return h('li', null, x ? badge(x.status) : null, ' ', h('a', { href }, x ? x.title : id), h('span', { class: 'mono small muted' }, ` ${id}`));
   };
   fill(
     root,
