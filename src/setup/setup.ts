@@ -224,6 +224,11 @@ function readManifest(file: string): Manifest {
 function writeManifest(file: string, m: Manifest): void {
   if (!Object.keys(m.files).length) {
     fs.rmSync(file, { force: true });
+    try {
+      if (path.basename(path.dirname(file)) === 'orc') fs.rmdirSync(path.dirname(file));
+    } catch {
+      /* other files in it */
+    }
     return;
   }
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -282,6 +287,7 @@ export function setup(target: string, opts: SetupOptions): FileChange[] {
   const mfile = manifestPath(opts);
   const manifest = readManifest(mfile);
   const changes: FileChange[] = [];
+  const madeDirs: string[] = [];
   for (const f of files) {
     const before = readText(f.file);
     const kept = manifest.files[f.file];
@@ -305,15 +311,16 @@ export function setup(target: string, opts: SetupOptions): FileChange[] {
     } else {
       if (after === null) fs.rmSync(f.file, { force: true });
       else writeFile(f.file, after);
-      // Folders setup made (.claude, .cursor, .codex) go too, when nothing else is in them.
-      for (const d of [...(kept?.dirs ?? [])].reverse()) {
-        try {
-          fs.rmdirSync(d);
-        } catch {
-          /* not empty: the user's files are in it */
-        }
-      }
+      madeDirs.push(...(kept?.dirs ?? []));
       delete manifest.files[f.file];
+    }
+  }
+  // Folders setup made (.claude, .cursor, .codex) go too, deepest first, when nothing else is in them.
+  for (const d of [...new Set(madeDirs)].sort((a, b) => b.length - a.length)) {
+    try {
+      fs.rmdirSync(d);
+    } catch {
+      /* not empty: the user's files are in it */
     }
   }
   if (!opts.dryRun) writeManifest(mfile, manifest);
