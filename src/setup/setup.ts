@@ -140,8 +140,11 @@ function mcpJson(file: string, key = 'mcpServers'): Managed {
 const PRIME_HOOK = { type: 'command', command: 'orc prime' };
 const isPrimeGroup = (g: unknown) => Array.isArray(obj(g)?.hooks) && (obj(g)!.hooks as unknown[]).some((h) => obj(h)?.command === PRIME_HOOK.command);
 
-/** Claude Code's settings.json: hooks.SessionStart gets a group running `orc prime` (its output joins the context). */
-function claudeHook(file: string): Managed {
+/**
+ * A hooks file in Claude Code's shape (.claude/settings.json; Codex's .codex/hooks.json takes the same):
+ * hooks.SessionStart gets a group running `orc prime`, whose output joins the session's context.
+ */
+function sessionHook(file: string): Managed {
   return {
     file,
     add(before) {
@@ -176,9 +179,9 @@ function filesOf(target: Target, opts: SetupOptions): Managed[] {
     const at = (...p: string[]) => path.join(opts.root, ...p);
     switch (target) {
       case 'claude':
-        return [md(at('CLAUDE.md')), mcpJson(at('.mcp.json')), claudeHook(at('.claude', 'settings.json'))];
+        return [md(at('CLAUDE.md')), mcpJson(at('.mcp.json')), sessionHook(at('.claude', 'settings.json'))];
       case 'codex':
-        return [md(at('AGENTS.md')), textBlock(at('.codex', 'config.toml'), TOML_BEGIN, TOML_END, TOML_BODY)];
+        return [md(at('AGENTS.md')), textBlock(at('.codex', 'config.toml'), TOML_BEGIN, TOML_END, TOML_BODY), sessionHook(at('.codex', 'hooks.json'))];
       case 'cursor':
         return [md(at('AGENTS.md')), mcpJson(at('.cursor', 'mcp.json'))];
       case 'agents-md':
@@ -188,10 +191,10 @@ function filesOf(target: Target, opts: SetupOptions): Managed[] {
   const home = env.HOME || os.homedir();
   switch (target) {
     case 'claude':
-      return [md(path.join(home, '.claude', 'CLAUDE.md')), mcpJson(path.join(home, '.claude.json')), claudeHook(path.join(home, '.claude', 'settings.json'))];
+      return [md(path.join(home, '.claude', 'CLAUDE.md')), mcpJson(path.join(home, '.claude.json')), sessionHook(path.join(home, '.claude', 'settings.json'))];
     case 'codex': {
       const codex = env.CODEX_HOME || path.join(home, '.codex');
-      return [md(path.join(codex, 'AGENTS.md')), textBlock(path.join(codex, 'config.toml'), TOML_BEGIN, TOML_END, TOML_BODY)];
+      return [md(path.join(codex, 'AGENTS.md')), textBlock(path.join(codex, 'config.toml'), TOML_BEGIN, TOML_END, TOML_BODY), sessionHook(path.join(codex, 'hooks.json'))];
     }
     case 'cursor':
       return [mcpJson(path.join(home, '.cursor', 'mcp.json'))];
@@ -203,7 +206,8 @@ function filesOf(target: Target, opts: SetupOptions): Managed[] {
 // ------------------------------------------------------------ manifest: the user's bytes before setup
 
 interface Manifest {
-  files: Record<string, { original: string | null; dirs: string[] }>;
+  /** Per file: its bytes before setup first touched it (null: it did not exist), the folders made for it, the targets using it. */
+  files: Record<string, { original: string | null; dirs: string[]; targets?: string[] }>;
 }
 
 function manifestPath(opts: SetupOptions): string {
@@ -291,15 +295,21 @@ export function setup(target: string, opts: SetupOptions): FileChange[] {
   for (const f of files) {
     const before = readText(f.file);
     const kept = manifest.files[f.file];
+    // AGENTS.md serves codex, cursor and agents-md: removing one target keeps it while another still uses it.
+    const others = (kept?.targets ?? []).filter((t) => t !== target);
     let after: string | null;
-    if (!opts.remove) after = f.add(before);
+    if (opts.remove && others.length) after = before;
+    else if (!opts.remove) after = f.add(before);
     else if (before === null) after = null;
     else if (kept && kept.original !== undefined && f.add(kept.original) === before) after = kept.original;
     else after = f.strip(before);
     const rel = opts.global ? f.file : path.relative(opts.root, f.file);
     if (after === before) {
       changes.push({ path: rel, action: 'unchanged' });
-      if (opts.remove && !opts.dryRun) delete manifest.files[f.file];
+      if (opts.dryRun) continue;
+      if (opts.remove && others.length) kept!.targets = others;
+      else if (opts.remove) delete manifest.files[f.file];
+      else if (kept && !(kept.targets ?? []).includes(target)) kept.targets = [...(kept.targets ?? []), target];
       continue;
     }
     const action: FileChange['action'] = !opts.remove ? (before === null ? 'created' : 'updated') : after === null ? 'deleted' : kept && after === kept.original ? 'restored' : 'removed';
@@ -307,7 +317,8 @@ export function setup(target: string, opts: SetupOptions): FileChange[] {
     if (opts.dryRun) continue;
     if (!opts.remove) {
       const dirs = writeFile(f.file, after!);
-      if (!kept) manifest.files[f.file] = { original: before, dirs };
+      if (!kept) manifest.files[f.file] = { original: before, dirs, targets: [target] };
+      else if (!(kept.targets ?? []).includes(target)) kept.targets = [...(kept.targets ?? []), target];
     } else {
       if (after === null) fs.rmSync(f.file, { force: true });
       else writeFile(f.file, after);

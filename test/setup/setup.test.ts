@@ -40,7 +40,7 @@ function run(repo: string, env: Record<string, string>, args: string[]) {
 
 const FILES: Record<string, string[]> = {
   claude: ['.claude/settings.json', '.mcp.json', 'CLAUDE.md'],
-  codex: ['.codex/config.toml', 'AGENTS.md'],
+  codex: ['.codex/config.toml', '.codex/hooks.json', 'AGENTS.md'],
   cursor: ['.cursor/mcp.json', 'AGENTS.md'],
   'agents-md': ['AGENTS.md'],
 };
@@ -61,7 +61,10 @@ describe('orc setup', () => {
         expect(JSON.parse(after['.claude/settings.json']!)).toEqual({ hooks: { SessionStart: [{ hooks: [{ type: 'command', command: 'orc prime' }] }] } });
       }
       if (target === 'cursor') expect(JSON.parse(after['.cursor/mcp.json']!)).toEqual({ mcpServers: { orc: { command: 'orc', args: ['mcp'] } } });
-      if (target === 'codex') expect(after['.codex/config.toml']).toContain('[mcp_servers.orc]\ncommand = "orc"\nargs = ["mcp"]\n');
+      if (target === 'codex') {
+        expect(after['.codex/config.toml']).toContain('[mcp_servers.orc]\ncommand = "orc"\nargs = ["mcp"]\n');
+        expect(JSON.parse(after['.codex/hooks.json']!)).toEqual({ hooks: { SessionStart: [{ hooks: [{ type: 'command', command: 'orc prime' }] }] } });
+      }
 
       const again = run(repo, env, ['setup', target, '--json']);
       expect((JSON.parse(again.stdout) as { action: string }[]).every((c) => c.action === 'unchanged')).toBe(true);
@@ -116,6 +119,30 @@ describe('orc setup', () => {
     fs.appendFileSync(path.join(repo, 'AGENTS.md'), '\nAdded later.\n');
     run(repo, env, ['setup', 'agents-md', '--remove']);
     expect(fs.readFileSync(path.join(repo, 'AGENTS.md'), 'utf8')).toBe('Mine.\n\nAdded later.\n');
+  });
+
+  it("appends to the user's .codex/config.toml after its tables and restores it exactly", () => {
+    const { repo, env } = scratch();
+    const toml = 'model = "o3"\n\n[mcp_servers.other]\ncommand = "x"';
+    fs.mkdirSync(path.join(repo, '.codex'));
+    fs.writeFileSync(path.join(repo, '.codex', 'config.toml'), toml);
+    run(repo, env, ['setup', 'codex']);
+    const text = fs.readFileSync(path.join(repo, '.codex', 'config.toml'), 'utf8');
+    expect(text.startsWith(`${toml}\n\n# orc:begin`)).toBe(true);
+    run(repo, env, ['setup', 'codex', '--remove']);
+    expect(fs.readFileSync(path.join(repo, '.codex', 'config.toml'), 'utf8')).toBe(toml);
+    expect(fs.readdirSync(path.join(repo, '.codex'))).toEqual(['config.toml']);
+  });
+
+  it('AGENTS.md shared by codex and cursor stays until the last of them is removed', () => {
+    const { repo, env } = scratch();
+    run(repo, env, ['setup', 'codex']);
+    run(repo, env, ['setup', 'cursor']);
+    run(repo, env, ['setup', 'codex', '--remove']);
+    expect(fs.readFileSync(path.join(repo, 'AGENTS.md'), 'utf8')).toContain('orc prime');
+    expect(fs.existsSync(path.join(repo, '.codex'))).toBe(false);
+    run(repo, env, ['setup', 'cursor', '--remove']);
+    expect(snapshot(repo)).toEqual({});
   });
 
   it('--dry-run prints the diff and writes nothing', () => {
