@@ -8,6 +8,7 @@
 //   5. 8 processes racing on one ref
 //   6. across hosts: a claim through a remote (git daemon) vs local; 4 hosts racing (bench/remote.mjs)
 //   7. orc serve: GET /api/status at 10,000 tasks warm and cold, commit to SSE message (bench/server.mjs)
+//   8. orc mcp: the tools/list token budget, orc prime's size, tool round trips (bench/mcp.mjs)
 //
 // Environment: BENCH_KEEP=1 keeps the scratch repos (their path is printed).
 import { spawn, spawnSync } from 'node:child_process';
@@ -21,6 +22,7 @@ import { SEGMENT_MAX_LINES } from '../dist/model/events.js';
 import { buildBigBranch } from './build-big.mjs';
 import { remoteBench } from './remote.mjs';
 import { serverBench } from './server.mjs';
+import { mcpBench } from './mcp.mjs';
 import { childEnv, git, makeRepo, max, median, ms, nowMs, pct, ratio, round, run, table, verdict } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -525,6 +527,10 @@ async function main() {
     results.server = server.results;
     report.push(...server.tables);
     missed.push(...server.missed);
+    const mcp = await mcpBench({ tmp, env, cli: CLI, node: NODE, progress });
+    results.mcp = mcp.results;
+    report.push(...mcp.tables);
+    missed.push(...mcp.missed);
   } catch (e) {
     // Show what was measured before the failure, then fail.
     process.stdout.write(`${report.slice(3).join('\n')}\n\nBENCH FAILED: ${e?.stack ?? e}\n`);

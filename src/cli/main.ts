@@ -13,6 +13,7 @@ import { registerHooksCommands } from './hooks-commands.js';
 import { registerServeCommands } from './serve-commands.js';
 import { registerDemoCommands } from './demo-commands.js';
 import { registerRunnerCommands, registerTaskAfter, type RunnerCommand } from './runner-commands.js';
+import { registerAgentUse, registerMcpCommand, registerPrimeCommand, registerSetupCommand } from './agentdoor-commands.js';
 
 interface Globals {
   json?: boolean;
@@ -252,6 +253,7 @@ export function buildProgram(argv?: string[]): Command {
           else o.print(o.agentsText(list, new Date()));
         }),
       );
+    registerAgentUse(a, act);
   };
   const lockCmd = (): void => {
     // ---------------------------------------------------------------- locks
@@ -422,6 +424,9 @@ export function buildProgram(argv?: string[]): Command {
     [['hooks'], () => registerHooksCommands(program)],
     [['serve'], () => registerServeCommands(program, act)],
     [['demo'], () => registerDemoCommands(program)],
+    [['mcp'], () => registerMcpCommand(program, act)],
+    [['prime'], () => registerPrimeCommand(program, act)],
+    [['setup'], () => registerSetupCommand(program, act)],
   ];
   const wanted = argv ? commandName(argv) : undefined;
   const only = groups.find(([names]) => wanted !== undefined && names.includes(wanted));

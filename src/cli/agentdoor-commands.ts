@@ -1,0 +1,75 @@
+/**
+ * The agents' front door: `orc mcp`, `orc prime`, `orc setup`, `orc agent use`.
+ * Each loads its module on use: the MCP SDK only for `orc mcp`.
+ */
+import type { Command } from 'commander';
+import type { Orc } from '../ops/orc.js';
+import * as output from './output.js';
+
+interface Globals {
+  json?: boolean;
+  agent?: string;
+}
+
+type Act = (fn: (orc: Orc, g: Globals, ...args: never[]) => Promise<void | number>) => (...args: unknown[]) => Promise<void>;
+
+const identity = async (orc: Orc, g: Globals) => (await import('../prime/identity.js')).identify(orc.repo, g.agent, process.env);
+
+export function registerMcpCommand(program: Command, act: Act): void {
+  program
+    .command('mcp')
+    .description('serve orc to an AI client as MCP tools and resources over stdio (one server per agent)')
+    .action(
+      act(async (orc, g) => {
+        const { serveMcp } = await import('../mcp/server.js');
+        await serveMcp(orc, await identity(orc, g));
+        return 0;
+      }),
+    );
+}
+
+export function registerPrimeCommand(program: Command, act: Act): void {
+  program
+    .command('prime')
+    .description('what an agent needs at session start: who it is, its claims and locks, ready tasks, its loop')
+    .action(
+      act(async (orc, g) => {
+        const { buildPrime, primeText } = await import('../prime/prime.js');
+        const p = await buildPrime(orc, await identity(orc, g));
+        if (g.json) output.printJson(p);
+        else output.print(primeText(p));
+      }),
+    );
+}
+
+export function registerSetupCommand(program: Command, act: Act): void {
+  program
+    .command('setup <target>')
+    .description('write orc instructions, MCP registration and session hook for claude, codex, cursor or agents-md')
+    .option('--remove', "take orc's part out again (the user's bytes come back exactly)")
+    .option('--dry-run', 'show the diff, write nothing')
+    .option('--global', "the client's user-level files instead of this repo's")
+    .action(
+      act(async (orc, g, target: string, opts: { remove?: boolean; dryRun?: boolean; global?: boolean }) => {
+        const { setup } = await import('../setup/setup.js');
+        const root = orc.repo.workTree;
+        if (!root && !opts.global) throw Object.assign(new Error('orc setup writes into a worktree; run it inside one (or give --global)'), { orcUsage: true });
+        const changes = setup(target, { root: root ?? '', gitDir: orc.repo.gitDir, remove: opts.remove, dryRun: opts.dryRun, global: opts.global });
+        if (g.json) return output.printJson(changes);
+        for (const c of changes) output.print(c.diff ?? `${c.action} ${c.path}`);
+        if (!opts.remove && !opts.dryRun && !orc.agent) output.print('next: name this worktree\'s agent with `orc agent use NAME`, then `orc prime`');
+      }),
+    );
+}
+
+export function registerAgentUse(a: Command, act: Act): void {
+  a.command('use <name>')
+    .description("name this worktree's agent (git config --worktree orc.agent, turning on extensions.worktreeConfig)")
+    .action(
+      act(async (orc, g, name: string) => {
+        const r = await (await import('../prime/identity.js')).useAgent(orc.repo, name);
+        if (g.json) output.printJson(r);
+        else output.print(`this worktree's agent is now ${r.agent}${r.enabled_worktree_config ? ' (turned on extensions.worktreeConfig)' : ''}`);
+      }),
+    );
+}
