@@ -319,7 +319,7 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
   );
   a.post('/locks', async (req, res) => {
     const b = body(req);
-    res.status(201).json(await acting(req).acquireLock(str(b, 'resource') as string, str(b, 'agent'), b.ttl_ms as number | undefined));
+    res.status(201).json(await acting(req).acquireLock(str(b, 'resource') as string, str(b, 'agent'), b.ttl_ms as number | undefined, { task: str(b, 'task') }));
   });
   a.delete('/locks/*resource', async (req, res) => {
     const b = Buffer.isBuffer(req.body) || typeof req.body === 'string' ? {} : body(req);
