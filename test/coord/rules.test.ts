@@ -8,6 +8,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { open } from '../../src/index.js';
 import { cleanup, git, orc, testEnv } from '../helpers.js';
+import { req, serve } from '../server/helpers.js';
 import { okJson, refused, settings, type Hosts } from './hosts.js';
 
 afterAll(cleanup);
@@ -163,5 +164,26 @@ describe('the library', () => {
     expect(await o.acquireLock('deploy', 'A', 60_000, { task: 'w/t' })).toMatchObject({ task: 'w/t', agent: 'A' });
     await o.completeTask('w', 't', 'ok', { agent: 'A' });
     expect(await o.listLocks()).toEqual([]);
+  });
+
+  it('REST: POST /api/locks takes `task`; the task\'s complete releases it; an overlapping lock is 409 naming the holder', async () => {
+    const h = settings[0]![1]();
+    okJson(h.a, ['ws', 'create', 'w']);
+    okJson(h.a, ['t', 'add', 'w', 'T', '--id', 't']);
+    okJson(h.a, ['t', 'claim', 'w', 't', 'A']);
+    const s = await serve(h.a);
+    try {
+      const l = await req('POST', `${s.base}/locks`, { resource: 'src/**', agent: 'A', task: 'w/t' });
+      expect(l.status, l.text).toBeLessThan(300);
+      expect(l.body).toMatchObject({ resource: 'src/**', agent: 'A', task: 'w/t' });
+      const clash = await req('POST', `${s.base}/locks`, { resource: 'src/a.ts', agent: 'B' });
+      expect(clash.status).toBe(409);
+      expect(clash.text).toContain('src/**');
+      expect(clash.text).toContain('A');
+      expect((await req('POST', `${s.base}/workstreams/w/tasks/t/complete`, { agent: 'A', result: 'ok' })).status).toBeLessThan(300);
+      expect((await req('GET', `${s.base}/locks`)).body).toEqual([]);
+    } finally {
+      await s.stop();
+    }
   });
 });
