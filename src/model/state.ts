@@ -136,12 +136,54 @@ export function listLockRecords(s: StateReader): LockRecord[] {
     .map((e) => s.jsonBlob<LockRecord>(e.oid, `locks/${e.name}`));
 }
 
+/** By its TTL alone (ignores the holder's heartbeats): use lockLive to decide. */
 export function lockIsActive(l: LockRecord, now: Date): boolean {
   return !l.released_at && Date.parse(l.expires_at) > now.getTime();
 }
 
-export function publicLock(l: LockRecord): Lock {
-  return { resource: l.resource, agent: l.agent, acquired_at: l.acquired_at, ttl_ms: l.ttl_ms, expires_at: l.expires_at, token: l.token };
+/**
+ * When a lock runs out, like a lease: its own expiry, or the holder's last
+ * heartbeat plus the lock's TTL if that is later. Heartbeats thus keep every
+ * lock of a live agent while touching only the agent's file (tokens and the
+ * lock files change only by acquire, release and complete), and a holder
+ * that went silent loses its locks one TTL after its last sign of life.
+ * Null once released.
+ */
+export function lockExpiry(l: LockRecord, holder: Agent | null): number | null {
+  if (l.released_at) return null;
+  const own = Date.parse(l.expires_at);
+  const beat = holder ? Date.parse(holder.last_heartbeat) : NaN;
+  return Number.isFinite(beat) ? Math.max(own, beat + l.ttl_ms) : own;
+}
+
+export function lockLive(s: StateReader, l: LockRecord, now: Date, holder: Agent | null = getAgent(s, l.agent)): boolean {
+  const exp = lockExpiry(l, holder);
+  return exp !== null && exp > now.getTime();
+}
+
+/** The lock as shown: its expiry as extended by the holder's heartbeats (pass the holder), `task` only when it has one. */
+export function publicLock(l: LockRecord, holder?: Agent | null): Lock {
+  const exp = holder === undefined ? null : lockExpiry(l, holder);
+  const out: Lock = { resource: l.resource, agent: l.agent, acquired_at: l.acquired_at, ttl_ms: l.ttl_ms, expires_at: exp === null ? l.expires_at : new Date(exp).toISOString(), token: l.token };
+  if (l.task) out.task = l.task;
+  return out;
+}
+
+/**
+ * The locks held at `now`, judged with their holders' heartbeats, sorted by
+ * resource. Reads every file under locks/ (released ones stay, to keep their
+ * tokens), so its cost grows with the resources ever locked.
+ */
+export function activeLocks(s: StateReader, now: Date): Lock[] {
+  const agents = new Map<string, Agent | null>();
+  const holder = (id: string) => {
+    if (!agents.has(id)) agents.set(id, getAgent(s, id));
+    return agents.get(id) ?? null;
+  };
+  return listLockRecords(s)
+    .filter((l) => !l.released_at && lockLive(s, l, now, holder(l.agent)))
+    .map((l) => publicLock(l, holder(l.agent)))
+    .sort((a, b) => a.resource.localeCompare(b.resource));
 }
 
 /**

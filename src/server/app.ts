@@ -365,7 +365,7 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
     const b = body(req);
     if (b.ttl !== undefined && b.ttl_ms !== undefined && b.ttl !== b.ttl_ms) throw invalid('give the lock\'s time to live once, as "ttl" or "ttl_ms" (milliseconds)');
     try {
-      const lock = await acting(req).acquireLock(str(b, 'resource') as string, str(b, 'agent'), (b.ttl_ms ?? b.ttl) as number | undefined);
+      const lock = await acting(req).acquireLock(str(b, 'resource') as string, str(b, 'agent'), (b.ttl_ms ?? b.ttl) as number | undefined, { task: str(b, 'task') });
       res.json({ acquired: true, ...lock, lock });
     } catch (e) {
       if (!(e instanceof OrcError) || e.code !== 'CONFLICT') throw e;
