@@ -202,7 +202,7 @@ export class CatFile {
     let err = '';
     this.proc.stderr.on('data', (d: Buffer) => (err = (err + d.toString('utf8')).slice(-500)));
     const fail = (why: string) => {
-      this.failed = new Error(`git cat-file ${why}${err ? `: ${err.trim()}` : ''}`);
+      this.failed = new Error(`git cat-file --batch-command ${why}${err ? `: ${err.trim()}` : ''} (the guard needs git 2.36 or later on the server)`);
       for (const p of this.queue.splice(0)) p.reject(this.failed);
     };
     this.proc.on('error', (e) => fail(e.message));

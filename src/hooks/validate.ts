@@ -402,8 +402,9 @@ function decideRecorded(base: StateReader, rec: RecordedOp, own: StateReader, ow
       const blob = input.content_blob;
       if (!isObjectId(blob, o.hexLen)) return `records kb.write of blob ${shown(blob)}, which is not an object id`;
       const path = L.knowledgeFile(checkTopic(input.topic));
-      const ch = ownChanged.get(path);
-      if (!ch || ch.oid !== blob) return `records kb.write of blob ${blob}, which the push does not contain at ${path}`;
+      const slash = path.lastIndexOf('/');
+      const held = own.list(path.slice(0, slash)).find((e) => e.name === path.slice(slash + 1) && !e.dir);
+      if (held?.oid !== blob) return `records kb.write of blob ${blob}, which the push does not contain at ${path}`;
       input = { topic: input.topic, content: own.read(path) };
     }
     const parsed = def.parse(input);

@@ -104,7 +104,9 @@ describe('ids from pushed data', () => {
     const forged = forge(honest, { message: c.message.replace(blob, climb) });
     expectRefused(push(rogue, `${forged}:refs/heads/orc`), `records kb.write of blob "..`);
     expectRefused(push(rogue, `${forged}:refs/heads/orc`), 'which is not an object id');
-    // The honest commit passes.
+    // The honest commit passes, and so does writing the same text again (its blob is the parent's).
+    expectAccepted(push(rogue, 'orc'));
+    orcOk(rogue, env, 'kb', 'write', 'probe', 'hello');
     expectAccepted(push(rogue, 'orc'));
   });
 });
@@ -312,6 +314,14 @@ describe('reserved event actions', () => {
     expectRefused(push(rogue, `${swap('code_committed', fakeLink)}:refs/heads/orc`), 'records a free-form event "code_committed", an action only orc itself records; free-form events may not use it (no task "W/nope")');
     expectRefused(push(rogue, `${swap('code_committed', '"workstream":"W","task_id":"t1","commit":"../../etc","branch":"main","subject":"fake"')}:refs/heads/orc`), 'is not an object id');
     // The honest free-form event passes.
+    expectAccepted(push(rogue, 'orc'));
+  });
+
+  it("accepts orc's own code_committed, recorded by the post-commit hook", () => {
+    resync();
+    git(rogue, 'commit', '-q', '--allow-empty', '-m', 'real work\n\nOrc-Task: W/t1');
+    orcOk(rogue, env, 'hooks', 'run', 'post-commit');
+    expect(git(rogue, 'log', '-1', '--format=%s', 'orc')).toMatch(/code_committed/);
     expectAccepted(push(rogue, 'orc'));
   });
 });
