@@ -9,7 +9,7 @@
  * parents are refused in bounded time and memory of the hook process;
  * reserved event actions cannot be forged.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
@@ -323,5 +323,50 @@ describe('reserved event actions', () => {
     orcOk(rogue, env, 'hooks', 'run', 'post-commit');
     expect(git(rogue, 'log', '-1', '--format=%s', 'orc')).toMatch(/code_committed/);
     expectAccepted(push(rogue, 'orc'));
+  });
+});
+
+describe("orc's own traffic through the guard", () => {
+  it('4 hosts racing next, locks, knowledge and heartbeats: every op is accepted, none refused by the hook', async () => {
+    const { bare: bare3, base: base3 } = bareRemote();
+    orcOk(base3, env, 'hooks', 'install', '--remote-repo', bare3);
+    const to = `file://${bare3}`;
+    const seed = path.join(tmpDir('orc-seed-'), 'seed');
+    gitE(path.dirname(seed), env, 'clone', '-q', to, seed);
+    git(seed, 'commit', '-q', '--allow-empty', '-m', 'init');
+    expect(push(seed, 'main', to).code).toBe(0);
+    orcOk(seed, env, 'ws', 'create', 'R');
+    for (let i = 1; i <= 8; i++) orcOk(seed, env, 't', 'add', 'R', `task ${i}`, '--id', `r${i}`);
+    orcOk(seed, env, 'init', '--remote', 'origin');
+    const hosts = [1, 2, 3, 4].map((n) => {
+      const dir = rogueClone(`h${n}`, to);
+      git(dir, 'config', 'orc.remote', 'origin');
+      return dir;
+    });
+    const script = (n: number) =>
+      [
+        `orc t next R agent-${n}`,
+        `orc lock acquire L agent-${n} && orc lock release L agent-${n}`,
+        `orc kb write notes/h${n} 'from host ${n}'`,
+        `orc a heartbeat agent-${n}`,
+      ].join('; ');
+    const runs = await Promise.all(
+      hosts.map(
+        (dir, i) =>
+          new Promise<string>((resolve) => {
+            const p = spawn('sh', ['-c', script(i + 1)], { cwd: dir, env });
+            let err = '';
+            p.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
+            p.on('close', () => resolve(err));
+          }),
+      ),
+    );
+    for (const err of runs) {
+      expect(err).not.toMatch(/declined|pre-receive|refused \(|check failed/);
+    }
+    orcOk(seed, env, 'sync');
+    const tasks = JSON.parse(orcOk(seed, env, 't', 'list', 'R', '--json')) as { status: string; assigned_to: string | null }[];
+    expect(tasks.filter((t) => t.status === 'in_progress').length).toBe(4);
+    expect(git(bare3, 'log', '--format=%s', 'orc')).toMatch(/write knowledge notes\/h4/);
   });
 });
