@@ -4,6 +4,7 @@ import * as S from './state.js';
 import type { StateReader } from './state.js';
 import { DEFAULT_SETTINGS, FORMAT_VERSION, type Agent, type Lock, type LockRecord, type OrcConfigFile, type OrcEvent, type Settings, type Task } from './types.js';
 import * as V from './validate.js';
+import { isReservedAction } from './actions.js';
 
 /** What deciding an op yields: the files to change, its event, and what the caller gets back. */
 export interface Decision<R> {
@@ -99,7 +100,8 @@ export const taskAdd = def({
     id: V.checkName('task', r.id),
     title: V.checkLine('title', r.title, V.LIMITS.title),
     description: V.checkText('description', r.description, V.LIMITS.description),
-    priority: r.priority === undefined || r.priority === null || r.priority === '' ? 3 : V.checkPriority(r.priority),
+    // Unset is decided against the state's settings (default_priority), not here.
+    priority: r.priority === undefined || r.priority === null || r.priority === '' ? null : V.checkPriority(r.priority),
     estimate: r.estimate === undefined || r.estimate === null || r.estimate === '' ? null : V.checkInt('estimate', r.estimate, 0, 1_000_000),
     resources: V.checkList('resources', r.resources, V.checkResource),
     after: V.checkList('dependencies', r.after, (x) => V.checkName('task', x)),
@@ -119,7 +121,7 @@ export const taskAdd = def({
       title: i.title,
       description: i.description,
       status: 'pending',
-      priority: i.priority,
+      priority: i.priority ?? ctx.settings.default_priority ?? V.DEFAULT_TASK_PRIORITY,
       estimate: i.estimate,
       assigned_to: null,
       created_at: now,
@@ -135,7 +137,7 @@ export const taskAdd = def({
     };
     return {
       changes: new Map([[L.taskFile(i.workstream, i.id), json(task)]]),
-      event: { action: 'task_created', workstream: i.workstream, task_id: i.id, title: i.title, priority: i.priority },
+      event: { action: 'task_created', workstream: i.workstream, task_id: i.id, title: i.title, priority: task.priority },
       summary: `add task ${i.workstream}/${i.id}: ${i.title}`,
       result: task,
     };
@@ -353,12 +355,15 @@ export const taskReopen = def({
 
 // ---------------------------------------------------------------- agents
 
+/** The type of an agent registered without one, as in the original tool. */
+export const DEFAULT_AGENT_TYPE = 'general';
+
 export const agentRegister = def({
   name: 'agent.register',
   exclusive: false,
   parse: (r) => ({
     id: V.checkName('agent', r.id),
-    type: r.type === undefined || r.type === null || r.type === '' ? 'worker' : V.checkName('agent type', r.type),
+    type: r.type === undefined || r.type === null || r.type === '' ? DEFAULT_AGENT_TYPE : V.checkAgentType(r.type),
     capabilities: V.checkList('capabilities', r.capabilities, (x) => V.checkName('capability', x)),
   }),
   decide(s, i, ctx) {
@@ -383,7 +388,7 @@ export const agentHeartbeat = def({
     const now = iso(ctx.now);
     const old = S.getAgent(s, i.id);
     // An agent that never registered still gets its leases extended: it is registered on its first heartbeat.
-    const agent: Agent = old ? { ...old, last_heartbeat: now } : { id: i.id, type: 'worker', capabilities: [], status: 'active', registered_at: now, last_heartbeat: now };
+    const agent: Agent = old ? { ...old, last_heartbeat: now } : { id: i.id, type: DEFAULT_AGENT_TYPE, capabilities: [], status: 'active', registered_at: now, last_heartbeat: now };
     delete agent.stale;
     return {
       changes: new Map([[L.agentFile(i.id), json(agent)]]),
@@ -467,6 +472,8 @@ export const kbWrite = def({
   decide(s, i) {
     const bytes = i.content;
     const path = L.knowledgeFile(i.topic);
+    const clash = S.topicClash(s, i.topic);
+    if (clash) throw conflict(`knowledge topic "${i.topic}" cannot be written: ${clash}; pick another topic or remove that one first`, { topic: i.topic });
     const existed = s.read(path) !== null;
     return {
       changes: new Map([[path, bytes]]),
@@ -496,7 +503,6 @@ export const kbDelete = def({
 // ---------------------------------------------------------------- free-form events
 
 const RESERVED = new Set(['ts', 'agent', 'action']);
-
 export const eventLog = def({
   name: 'event.log',
   exclusive: false,
@@ -509,10 +515,59 @@ export const eventLog = def({
     if (typeof data !== 'object' || Array.isArray(data)) throw invalid('event data must be a JSON object');
     if (JSON.stringify(data).length > V.LIMITS.eventData) throw invalid(`event data is larger than ${V.LIMITS.eventData} characters`);
     for (const k of Object.keys(data)) if (RESERVED.has(k)) throw invalid(`event data cannot set "${k}"; orc sets ts, agent and action`);
+    if (isReservedAction(action)) {
+      throw invalid(`event action "${action}" is reserved: orc writes it itself (its families are task_, lock_, agent_, knowledge_, code_ …); name your event differently, like deploy_started`, { action });
+    }
     return { action, data: data as Record<string, unknown> };
   },
   decide(_s, i) {
     return { changes: new Map(), event: { action: i.action, ...i.data }, summary: `event ${i.action}`, result: { action: i.action } };
+  },
+});
+
+/**
+ * `code.commit`: the post-commit hook's link from a code commit to its task
+ * (a `code_committed` event). Its own op with checked fields, so the
+ * free-form `event.log` can refuse that action.
+ */
+export const codeCommit = def({
+  name: 'code.commit',
+  exclusive: false,
+  parse: (r) => {
+    const hex = (k: string, v: unknown) => {
+      if (typeof v !== 'string' || !/^([0-9a-f]{40}|[0-9a-f]{64})$/.test(v)) throw invalid(`${k} must be a full commit id (40 or 64 hex digits)`);
+      return v;
+    };
+    return {
+      workstream: V.checkName('workstream', r.workstream),
+      task_id: V.checkName('task', r.task_id),
+      commit: hex('commit', r.commit),
+      branch: r.branch === undefined || r.branch === null ? null : V.checkLine('branch', r.branch, 255),
+      subject: r.subject === undefined || r.subject === null || (typeof r.subject === 'string' && r.subject.trim() === '') ? '' : V.checkLine('subject', r.subject, 200),
+      ...(r.amends === undefined || r.amends === null ? {} : { amends: hex('amends', r.amends) }),
+    };
+  },
+  decide(_s, i) {
+    return { changes: new Map(), event: { action: 'code_committed', ...i }, summary: `link ${i.commit.slice(0, 12)} to ${i.workstream}/${i.task_id}`, result: { action: 'code_committed' } };
+  },
+});
+
+/**
+ * `sync.refused`: sync's record that a replayed op was refused on the
+ * remote's tip (an `op_replay_refused` event by system).
+ */
+export const syncRefused = def({
+  name: 'sync.refused',
+  exclusive: false,
+  parse: (r) => {
+    const data = r.data ?? {};
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) throw invalid('refusal data must be a JSON object');
+    if (JSON.stringify(data).length > V.LIMITS.eventData) throw invalid(`refusal data is larger than ${V.LIMITS.eventData} characters`);
+    for (const k of Object.keys(data)) if (RESERVED.has(k)) throw invalid(`event data cannot set "${k}"; orc sets ts, agent and action`);
+    return { data: data as Record<string, unknown> };
+  },
+  decide(_s, i) {
+    return { changes: new Map(), event: { action: 'op_replay_refused', ...i.data }, summary: 'event op_replay_refused', result: { action: 'op_replay_refused' } };
   },
 });
 
@@ -533,6 +588,8 @@ export const OPS = {
   [kbWrite.name]: kbWrite,
   [kbDelete.name]: kbDelete,
   [eventLog.name]: eventLog,
+  [codeCommit.name]: codeCommit,
+  [syncRefused.name]: syncRefused,
 } as Record<string, OpDef<unknown, unknown>>;
 
 /**
