@@ -92,6 +92,7 @@ export function readConfigFile(s: StateReader): OrcConfigFile | null {
   const cfg = s.json<OrcConfigFile>(L.ORC_JSON);
   if (cfg === null && s.read(L.ORC_JSON) === null) return null;
   if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg)) throw corrupt(s, L.ORC_JSON, 'is not orc settings (valid JSON, wrong shape)');
+  if (typeof cfg.format !== 'number') throw corrupt(s, L.ORC_JSON, 'has no format number (valid JSON, wrong shape)');
   const set: unknown = cfg.settings ?? {};
   if (typeof set !== 'object' || set === null || Array.isArray(set)) throw corrupt(s, L.ORC_JSON, 'has "settings" that are not an object');
   for (const [k, v] of Object.entries(set)) {
