@@ -14,6 +14,7 @@ import { checkName, checkResource, checkTopic, unportableComponent } from '../..
 import { DEFAULT_SETTINGS, type Agent, type Task } from '../../src/model/types.js';
 import { shellQuote } from '../../src/runner/shell.js';
 import { MemState } from './memstate.js';
+import { FSCK_NAMES, WINDOWS_NAMES } from '../hostile/corpus.js';
 
 const ctx = (settings = DEFAULT_SETTINGS) => ({ actor: 'system', now: new Date('2026-01-01T00:00:00Z'), settings });
 const run = <I, R>(s: MemState, op: O.OpDef<I, R>, raw: Record<string, unknown>, settings = DEFAULT_SETTINGS): R => s.apply(op.decide(s, op.parse(raw), ctx(settings)));
@@ -27,10 +28,6 @@ function codeOf(f: () => unknown): string {
   }
   return 'OK';
 }
-
-/** Path components git fsck --strict (hasDotgit, gitmodules checks) or a Windows checkout refuses. */
-export const FSCK_NAMES = ['.git', '.GIT', '.Git', '.git.', '.git ', '.git...', 'git~1', 'GIT~1', 'git~9', '.gitmodules', '.GITMODULES', '.gitmodules.', 'gitmod~1', 'GITMOD~4', 'gi7eba~1', '\u200c.git', '.g\u200dit', '.git\ufeff', '.gi\u200et', '\u206a.gitmodules', '.git::$INDEX_ALLOCATION'];
-export const WINDOWS_NAMES = ['CON', 'con', 'Con.txt', 'NUL', 'nul.json', 'AUX', 'PRN', 'prn.md', 'COM1', 'com9.log', 'LPT1', 'lpt9', 'CON .txt', 'name.', 'name ', 'trail...'];
 
 describe('names git fsck or Windows refuse', () => {
   it('every fsck and Windows name is unportable as a path component; ordinary look-alikes are not', () => {
