@@ -183,6 +183,11 @@ const rootTime = (options: Handlebars.HelperOptions): string | undefined => (opt
 hb.registerHelper('md', (v: unknown) => markdownEscape(v));
 hb.registerHelper('code', (v: unknown) => inlineCode(v));
 hb.registerHelper('shq', (v: unknown) => shellQuote(v));
+// {{cmd "orc kb read" topic}}: a command for pasting, as inline code: each value shell-quoted, the fence longer than any backtick run.
+hb.registerHelper('cmd', (...args: unknown[]) => {
+  const [head, ...values] = args.slice(0, -1);
+  return inlineCode([String(head ?? ''), ...values.map(shellQuote)].join(' '));
+});
 hb.registerHelper('quote', (v: unknown, indent: unknown) => blockQuote(v, typeof indent === 'string' ? indent : ''));
 hb.registerHelper('date', (v: unknown) => (typeof v === 'string' && v.length >= 16 ? `${v.slice(0, 10)} ${v.slice(11, 16)} UTC` : String(v ?? '')));
 hb.registerHelper('ago', (v: unknown, options: Handlebars.HelperOptions) => {
