@@ -464,6 +464,7 @@ export const kbWrite = def({
   parse: (r) => {
     const topic = V.checkTopic(r.topic);
     // Knowledge is kept byte for byte: a string is stored as UTF-8, a Buffer as it is.
+    if (typeof r.content === 'string') V.checkWellFormed('knowledge content', r.content);
     const content = typeof r.content === 'string' ? Buffer.from(r.content, 'utf8') : Buffer.isBuffer(r.content) ? r.content : undefined;
     if (content === undefined) throw invalid('knowledge content is missing; give the text, or - to read it from stdin');
     if (content.length > V.LIMITS.knowledge) throw invalid(`knowledge content is ${content.length} bytes; the limit is ${V.LIMITS.knowledge}`);

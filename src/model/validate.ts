@@ -17,6 +17,14 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const CONTROL_EXCEPT_TAB_NL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._@+-]*$/;
 
+/** A lone UTF-16 surrogate: not a character, and not storable as UTF-8 (it would come back as U+FFFD). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+export function checkWellFormed(kind: string, v: string): string {
+  if (LONE_SURROGATE.test(v)) throw invalid(`${kind} is not valid Unicode (it holds a lone surrogate); send it as UTF-8 text`, { kind });
+  return v;
+}
+
 function show(v: string): string {
   return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v);
 }
@@ -79,6 +87,7 @@ export function checkTopic(v: unknown): string {
   if (typeof v !== 'string' || v.length === 0) throw invalid('knowledge topic is missing; give a topic such as api-design or notes/setup');
   if (v.length > LIMITS.name) throw invalid(`knowledge topic is ${v.length} characters long; the limit is ${LIMITS.name}`);
   if (CONTROL.test(v)) throw invalid(`knowledge topic ${show(v)} contains control characters`);
+  checkWellFormed('knowledge topic', v);
   if (v.startsWith('/')) throw invalid(`knowledge topic ${show(v)} starts with '/'; topics are relative, like notes/setup`);
   for (const seg of v.split('/')) {
     if (seg === '' || seg === '.' || seg === '..') throw invalid(`knowledge topic ${show(v)} has an empty, '.' or '..' part; use names like notes/setup`);
@@ -102,6 +111,7 @@ export function checkResource(v: unknown): string {
   if (v.trim() === '') throw invalid('resource is blank; name a resource such as deploy or src/api/**');
   if (v.length > LIMITS.name) throw invalid(`resource is ${v.length} characters long; the limit is ${LIMITS.name}`);
   if (CONTROL.test(v)) throw invalid(`resource ${show(v)} contains control characters`);
+  checkWellFormed('resource', v);
   if (v.startsWith('/') || v.includes('\\') || v.split('/').some((s) => s === '..' || s === '.')) {
     throw invalid(`resource ${show(v)} is not allowed: no leading '/', no '\\', no '.' or '..' parts; use a name or a repo-relative path`);
   }
@@ -117,6 +127,7 @@ export function checkAgentType(v: unknown): string {
   if (typeof v !== 'string' || v.trim() === '') throw invalid('agent type is missing; give a type such as general or "research assistant"');
   if (v.length > LIMITS.name) throw invalid(`agent type is ${v.length} characters long; the limit is ${LIMITS.name}`);
   if (CONTROL.test(v) || IGNORABLE.test(v)) throw invalid(`agent type ${show(v)} contains control or invisible characters`);
+  checkWellFormed('agent type', v);
   return v;
 }
 
@@ -125,7 +136,7 @@ export function checkLine(kind: string, v: unknown, max: number): string {
   if (typeof v !== 'string' || v.trim().length === 0) throw invalid(`${kind} is missing; give a non-empty ${kind}`);
   if (v.length > max) throw invalid(`${kind} is ${v.length} characters long; the limit is ${max}`);
   if (CONTROL.test(v)) throw invalid(`${kind} ${show(v)} contains control characters or line breaks`);
-  return v;
+  return checkWellFormed(kind, v);
 }
 
 /** Free text (descriptions, results): tabs and line breaks allowed, other control characters not. */
@@ -134,7 +145,7 @@ export function checkText(kind: string, v: unknown, max: number): string {
   if (typeof v !== 'string') throw invalid(`${kind} must be text`);
   if (v.length > max) throw invalid(`${kind} is ${v.length} characters long; the limit is ${max}`);
   if (CONTROL_EXCEPT_TAB_NL.test(v)) throw invalid(`${kind} contains control characters`);
-  return v;
+  return checkWellFormed(kind, v);
 }
 
 /** An integer in [min, max], given as a number or a decimal string. */
@@ -142,7 +153,7 @@ export function checkInt(kind: string, v: unknown, min: number, max: number): nu
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : NaN;
   if (!Number.isInteger(n)) throw invalid(`${kind} must be a whole number, got ${show(String(v))}`, { kind });
   if (n < min || n > max) throw invalid(`${kind} must be between ${min} and ${max}, got ${n}`, { kind });
-  return n;
+  return n + 0; // -0 is 0 (JSON has no -0)
 }
 
 export const checkPriority = (v: unknown): number => checkInt('priority', v, 1, 100);
