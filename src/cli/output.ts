@@ -24,6 +24,11 @@ export function table(raw: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
+/** One value per line (topics): a value's own line breaks are escaped, so it stays one line. */
+export function linesText(list: string[]): string {
+  return list.map(q).join('\n');
+}
+
 export function workstreamsText(list: WorkstreamSummary[]): string {
   if (!list.length) return 'no workstreams yet: orc ws create NAME [DESCRIPTION] [PRIORITY]';
   return table([

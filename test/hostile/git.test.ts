@@ -130,6 +130,30 @@ describe('state files of the wrong shape', () => {
     }
   });
 
+  it('a state file or event segment larger than any orc writes is CORRUPT naming it; a forged topic name cannot print a line of its own', () => {
+    const repo = tmpRepo();
+    orcJson(repo, ['ws', 'create', 'w']);
+    const good = tip(repo)!;
+    const big: [string, string, string[]][] = [
+      ['agents/big.json', `${' '.repeat(5 * 1024 * 1024)}{}`, ['a', 'list']],
+      ['events/2026/01/01/big-00001.jsonl', `${JSON.stringify({ ts: '2026-01-01T00:00:00Z', agent: 'a', action: 'x', pad: 'p'.repeat(2 * 1024 * 1024) })}\n`, ['events']],
+    ];
+    for (const [file, content, args] of big) {
+      git(repo, 'update-ref', 'refs/heads/orc', good);
+      const commit = commitByHand(repo, { [file]: content });
+      const r = orc(repo, args);
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stderr).toContain(file);
+      expect(r.stderr).toContain(commit.slice(0, 12));
+      expect(r.stderr).toMatch(/bytes/);
+    }
+    git(repo, 'update-ref', 'refs/heads/orc', good);
+    commitByHand(repo, { 'knowledge/a\nforged line.md': 'x', 'knowledge/b.md': 'y' });
+    const list = orc(repo, ['kb', 'list']);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout.trimEnd().split('\n')).toEqual(['a\\x0aforged line', 'b']);
+  });
+
   it('a knowledge tree 5,000 folders deep is CORRUPT, not a stack overflow', () => {
     const repo = tmpRepo();
     orcJson(repo, ['ws', 'create', 'w']);
