@@ -86,6 +86,10 @@ describe('names git fsck flags', () => {
     expectRefused(repo, ['a', 'register', 'COM1'], 2, ['COM1']);
     expectRefused(repo, ['t', 'add', 'w', 'title', '--id', 'lpt1.x'], 2, ['lpt1.x']);
     expectRefused(repo, ['templates', 'write', 'partials/aux', '-'], 2, ['aux'], { input: 'x' });
+    // Reserved event actions cannot be forged as free-form events.
+    expectRefused(repo, ['event', 'code_committed', JSON.stringify({ workstream: 'w', task_id: 't', commit: 'a'.repeat(40) })], 2, ['code_committed', 'reserved']);
+    expectRefused(repo, ['event', 'task_completed', '{}'], 2, ['task_completed']);
+    expectRefused(repo, ['event', 'knowledge_written', '{"topic":"fake"}'], 2, ['knowledge_written']);
   });
 });
 
