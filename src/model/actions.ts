@@ -1,6 +1,6 @@
 /**
- * Event actions orc itself writes. A free-form event (`orc event`, POST
- * /api/events, `logEvent`) may not use them, nor any name in the families
+ * Event actions orc itself writes. A free-form event (`orc event`,
+ * `logEvent`) may not use them, nor any name in the families
  * below, so nobody can forge a claim, a completion, a lock or a linked
  * commit in the log (task pages and `collect` trust these).
  */
@@ -29,8 +29,12 @@ export const RESERVED_ACTIONS: readonly string[] = [
   'template_removed',
 ];
 
-/** Prefixes of the families orc owns: new actions of orc's own will be named in these. */
-export const RESERVED_PREFIXES: readonly string[] = ['orc_', 'workstream_', 'task_', 'agent_', 'lock_', 'knowledge_', 'code_', 'op_', 'cycle_', 'template_'];
+/**
+ * Families orc owns outright (task pages and lock views trust them): any
+ * action in them is reserved, not only today's. Other families keep room for
+ * free-form events of their own (the demo logs agent_waiting, agent_stopped).
+ */
+export const RESERVED_PREFIXES: readonly string[] = ['task_', 'lock_'];
 
 export function isReservedAction(action: string): boolean {
   return RESERVED_ACTIONS.includes(action) || RESERVED_PREFIXES.some((p) => action.startsWith(p));

@@ -517,7 +517,7 @@ export const eventLog = def({
     if (JSON.stringify(data).length > V.LIMITS.eventData) throw invalid(`event data is larger than ${V.LIMITS.eventData} characters`);
     for (const k of Object.keys(data)) if (RESERVED.has(k)) throw invalid(`event data cannot set "${k}"; orc sets ts, agent and action`);
     if (isReservedAction(action)) {
-      throw invalid(`event action "${action}" is reserved: orc writes it itself (its families are task_, lock_, agent_, knowledge_, code_ …); name your event differently, like deploy_started`, { action });
+      throw invalid(`event action "${action}" is reserved: orc writes it itself (as is every task_ and lock_ action); name your event differently, like deploy_started`, { action });
     }
     return { action, data: data as Record<string, unknown> };
   },
