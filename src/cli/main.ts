@@ -333,7 +333,7 @@ export function buildProgram(argv?: string[]): Command {
           const list = await orc.listKnowledge();
           const o = await out();
           if (g.json) o.printJson(list);
-          else if (list.length) o.print(list.join('\n'));
+          else if (list.length) o.print(o.linesText(list));
         }),
       );
     kb.command('rm <topic>')

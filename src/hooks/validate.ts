@@ -10,7 +10,7 @@
  */
 import { crypto } from '../node.js';
 import { OrcError } from '../errors.js';
-import { ORC_LOGGED_ACTIONS, RESERVED_ACTIONS } from '../model/actions.js';
+import { isReservedAction } from '../model/actions.js';
 import { appendEvent } from '../model/events.js';
 import * as L from '../model/layout.js';
 import { OPS, initialConfig, type OpDef } from '../model/ops.js';
@@ -340,33 +340,14 @@ function parseRecorded(message: string): RecordedOp | string {
 }
 
 /**
- * A reserved action (model/actions.ts) in a free-form event. The two orc
- * itself records through event.log pass only in the shape orc writes them,
- * naming a task the state has (code_committed) or by `system` (op_replay_refused).
+ * A free-form event (the event.log op) may not use an action orc itself
+ * records (model/actions.ts): orc records those through ops of their own
+ * (`code.commit` for the post-commit hook, `sync.refused` for `orc sync`),
+ * which are decided again here like every other op.
  */
-function reservedEvent(base: StateReader, agent: string, input: { action: string; data: Record<string, unknown> }, hexLen: number): string | null {
-  const { action, data } = input;
-  if (!RESERVED_ACTIONS.has(action)) return null;
-  const refuse = `records a free-form event "${action}", an action only orc itself records; free-form events may not use it`;
-  if (!ORC_LOGGED_ACTIONS.has(action)) return refuse;
-  const keys = Object.keys(data);
-  const str = (v: unknown, max: number) => typeof v === 'string' && v.length <= max;
-  if (action === 'code_committed') {
-    const allowed = new Set(['workstream', 'task_id', 'commit', 'branch', 'subject', 'amends']);
-    if (!keys.every((k) => allowed.has(k)) || !str(data.workstream, 200) || !str(data.task_id, 200)) return `${refuse} (not in the shape the post-commit hook writes)`;
-    if (!isObjectId(data.commit, 40) && !isObjectId(data.commit, 64)) return `${refuse} (its commit ${shown(data.commit)} is not an object id)`;
-    if (data.amends !== undefined && !isObjectId(data.amends, 40) && !isObjectId(data.amends, 64)) return `${refuse} (its amends ${shown(data.amends)} is not an object id)`;
-    if (!(data.branch === null || str(data.branch, 1000)) || !str(data.subject, 200)) return `${refuse} (not in the shape the post-commit hook writes)`;
-    try {
-      if (!getTask(base, data.workstream as string, data.task_id as string)) return `${refuse} (no task ${shown(`${String(data.workstream)}/${String(data.task_id)}`)})`;
-    } catch {
-      return `${refuse} (no task ${shown(`${String(data.workstream)}/${String(data.task_id)}`)})`;
-    }
-    return null;
-  }
-  const allowed = new Set(['commit', 'op', 'op_agent', 'reason', 'input']);
-  if (agent !== 'system' || !keys.every((k) => allowed.has(k)) || !isObjectId(data.commit, hexLen)) return `${refuse} (not in the shape \`orc sync\` writes)`;
-  return null;
+function reservedEvent(input: { action: string }): string | null {
+  if (!isReservedAction(input.action)) return null;
+  return `records a free-form event "${input.action}", an action only orc itself records; free-form events may not use it`;
 }
 
 interface Decided {
@@ -409,7 +390,7 @@ function decideRecorded(base: StateReader, rec: RecordedOp, own: StateReader, ow
     }
     const parsed = def.parse(input);
     if (def.name === 'event.log') {
-      const bad = reservedEvent(base, rec.agent, parsed as { action: string; data: Record<string, unknown> }, o.hexLen);
+      const bad = reservedEvent(parsed as { action: string });
       if (bad) return bad;
     }
     decision = def.decide(base, parsed, { actor: rec.agent, now, settings: settingsOf(base) });

@@ -1,12 +1,10 @@
 /**
- * Event actions orc itself records: each names something an op did (a task
- * claimed, knowledge written, a commit linked to a task), and readers trust
- * them for that (task pages list `code_committed` commits, `collect` lists
- * `knowledge_written` topics). A free-form event (`orc event`, the event.log
- * op) may not use them; the shared remote's pre-receive hook refuses them too.
+ * Event actions orc itself writes. A free-form event (`orc event`,
+ * `logEvent`) may not use them, nor any name in the families
+ * below, so nobody can forge a claim, a completion, a lock or a linked
+ * commit in the log (task pages and `collect` trust these).
  */
-export const RESERVED_ACTIONS: ReadonlySet<string> = new Set([
-  // model/ops.ts
+export const RESERVED_ACTIONS: readonly string[] = [
   'orc_initialized',
   'workstream_created',
   'task_created',
@@ -23,15 +21,21 @@ export const RESERVED_ACTIONS: ReadonlySet<string> = new Set([
   'lock_released',
   'knowledge_written',
   'knowledge_deleted',
-  // the runner
+  'code_committed',
+  'op_replay_refused',
   'cycle_planned',
   'cycle_collected',
   'template_written',
   'template_removed',
-  // recorded through the event.log op by orc itself: the post-commit hook and `orc sync`
-  'code_committed',
-  'op_replay_refused',
-]);
+];
 
-/** Reserved actions that orc today records through the event.log op (see hooks/validate.ts for how the hook tells them apart). */
-export const ORC_LOGGED_ACTIONS: ReadonlySet<string> = new Set(['code_committed', 'op_replay_refused']);
+/**
+ * Families orc owns outright (task pages and lock views trust them): any
+ * action in them is reserved, not only today's. Other families keep room for
+ * free-form events of their own (the demo logs agent_waiting, agent_stopped).
+ */
+export const RESERVED_PREFIXES: readonly string[] = ['task_', 'lock_'];
+
+export function isReservedAction(action: string): boolean {
+  return RESERVED_ACTIONS.includes(action) || RESERVED_PREFIXES.some((p) => action.startsWith(p));
+}

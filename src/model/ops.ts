@@ -5,6 +5,7 @@ import type { StateReader } from './state.js';
 import { conflictWith, describeHolding, holdings } from './resources.js';
 import { DEFAULT_SETTINGS, FORMAT_VERSION, type Agent, type Lock, type LockRecord, type LostClaim, type OrcConfigFile, type OrcEvent, type Settings, type Task } from './types.js';
 import * as V from './validate.js';
+import { isReservedAction } from './actions.js';
 
 /** What deciding an op yields: the files to change, its event, and what the caller gets back. */
 export interface Decision<R> {
@@ -100,7 +101,8 @@ export const taskAdd = def({
     id: V.checkName('task', r.id),
     title: V.checkLine('title', r.title, V.LIMITS.title),
     description: V.checkText('description', r.description, V.LIMITS.description),
-    priority: r.priority === undefined || r.priority === null || r.priority === '' ? 3 : V.checkPriority(r.priority),
+    // Unset is decided against the state's settings (default_priority), not here.
+    priority: r.priority === undefined || r.priority === null || r.priority === '' ? null : V.checkPriority(r.priority),
     estimate: checkEstimate(r.estimate),
     resources: V.checkList('resources', r.resources, V.checkResource),
     after: V.checkList('dependencies', r.after, checkDep),
@@ -121,7 +123,7 @@ export const taskAdd = def({
       title: i.title,
       description: i.description,
       status: 'pending',
-      priority: i.priority,
+      priority: i.priority ?? ctx.settings.default_priority ?? V.DEFAULT_TASK_PRIORITY,
       estimate: i.estimate,
       assigned_to: null,
       created_at: now,
@@ -137,7 +139,7 @@ export const taskAdd = def({
     };
     return {
       changes: new Map([[L.taskFile(i.workstream, i.id), json(task)]]),
-      event: { action: 'task_created', workstream: i.workstream, task_id: i.id, title: i.title, priority: i.priority },
+      event: { action: 'task_created', workstream: i.workstream, task_id: i.id, title: i.title, priority: task.priority },
       summary: `add task ${i.workstream}/${i.id}: ${i.title}`,
       result: task,
     };
@@ -486,12 +488,15 @@ export const taskReopen = def({
 
 // ---------------------------------------------------------------- agents
 
+/** The type of an agent registered without one, as in the original tool. */
+export const DEFAULT_AGENT_TYPE = 'general';
+
 export const agentRegister = def({
   name: 'agent.register',
   exclusive: false,
   parse: (r) => ({
     id: V.checkName('agent', r.id),
-    type: r.type === undefined || r.type === null || r.type === '' ? 'worker' : V.checkName('agent type', r.type),
+    type: r.type === undefined || r.type === null || r.type === '' ? DEFAULT_AGENT_TYPE : V.checkAgentType(r.type),
     capabilities: V.checkList('capabilities', r.capabilities, (x) => V.checkName('capability', x)),
   }),
   decide(s, i, ctx) {
@@ -516,7 +521,7 @@ export const agentHeartbeat = def({
     const now = iso(ctx.now);
     const old = S.getAgent(s, i.id);
     // An agent that never registered still gets its leases extended: it is registered on its first heartbeat.
-    const agent: Agent = old ? { ...old, last_heartbeat: now } : { id: i.id, type: 'worker', capabilities: [], status: 'active', registered_at: now, last_heartbeat: now };
+    const agent: Agent = old ? { ...old, last_heartbeat: now } : { id: i.id, type: DEFAULT_AGENT_TYPE, capabilities: [], status: 'active', registered_at: now, last_heartbeat: now };
     delete agent.stale;
     // Claims lost since the last heartbeat are reported now and kept one round more (a heartbeat
     // published through a remote is decided again there, and the caller reads them back after it).
@@ -631,6 +636,7 @@ export const kbWrite = def({
   parse: (r) => {
     const topic = V.checkTopic(r.topic);
     // Knowledge is kept byte for byte: a string is stored as UTF-8, a Buffer as it is.
+    if (typeof r.content === 'string') V.checkWellFormed('knowledge content', r.content);
     const content = typeof r.content === 'string' ? Buffer.from(r.content, 'utf8') : Buffer.isBuffer(r.content) ? r.content : undefined;
     if (content === undefined) throw invalid('knowledge content is missing; give the text, or - to read it from stdin');
     if (content.length > V.LIMITS.knowledge) throw invalid(`knowledge content is ${content.length} bytes; the limit is ${V.LIMITS.knowledge}`);
@@ -639,6 +645,8 @@ export const kbWrite = def({
   decide(s, i) {
     const bytes = i.content;
     const path = L.knowledgeFile(i.topic);
+    const clash = S.topicClash(s, i.topic);
+    if (clash) throw conflict(`knowledge topic "${i.topic}" cannot be written: ${clash}; pick another topic or remove that one first`, { topic: i.topic });
     const existed = s.read(path) !== null;
     return {
       changes: new Map([[path, bytes]]),
@@ -668,7 +676,6 @@ export const kbDelete = def({
 // ---------------------------------------------------------------- free-form events
 
 const RESERVED = new Set(['ts', 'agent', 'action']);
-
 export const eventLog = def({
   name: 'event.log',
   exclusive: false,
@@ -681,10 +688,63 @@ export const eventLog = def({
     if (typeof data !== 'object' || Array.isArray(data)) throw invalid('event data must be a JSON object');
     if (JSON.stringify(data).length > V.LIMITS.eventData) throw invalid(`event data is larger than ${V.LIMITS.eventData} characters`);
     for (const k of Object.keys(data)) if (RESERVED.has(k)) throw invalid(`event data cannot set "${k}"; orc sets ts, agent and action`);
+    if (isReservedAction(action)) {
+      throw invalid(`event action "${action}" is reserved: orc writes it itself (as is every task_ and lock_ action); name your event differently, like deploy_started`, { action });
+    }
     return { action, data: data as Record<string, unknown> };
   },
   decide(_s, i) {
     return { changes: new Map(), event: { action: i.action, ...i.data }, summary: `event ${i.action}`, result: { action: i.action } };
+  },
+});
+
+/**
+ * `code.commit`: the post-commit hook's link from a code commit to its task
+ * (a `code_committed` event). Its own op with checked fields, so the
+ * free-form `event.log` can refuse that action.
+ */
+export const codeCommit = def({
+  name: 'code.commit',
+  exclusive: false,
+  parse: (r) => {
+    const hex = (k: string, v: unknown) => {
+      if (typeof v !== 'string' || !/^([0-9a-f]{40}|[0-9a-f]{64})$/.test(v)) throw invalid(`${k} must be a full commit id (40 or 64 hex digits)`);
+      return v;
+    };
+    return {
+      workstream: V.checkName('workstream', r.workstream),
+      task_id: V.checkName('task', r.task_id),
+      commit: hex('commit', r.commit),
+      branch: r.branch === undefined || r.branch === null ? null : V.checkLine('branch', r.branch, 255),
+      subject: r.subject === undefined || r.subject === null || (typeof r.subject === 'string' && r.subject.trim() === '') ? '' : V.checkLine('subject', r.subject, 200),
+      ...(r.amends === undefined || r.amends === null ? {} : { amends: hex('amends', r.amends) }),
+    };
+  },
+  decide(s, i) {
+    // A linked commit shows on the task's page: it must name a task there is.
+    S.requireWorkstream(s, i.workstream);
+    S.requireTask(s, i.workstream, i.task_id);
+    return { changes: new Map(), event: { action: 'code_committed', ...i }, summary: `link ${i.commit.slice(0, 12)} to ${i.workstream}/${i.task_id}`, result: { action: 'code_committed' } };
+  },
+});
+
+/**
+ * `sync.refused`: sync's record that a replayed op was refused on the
+ * remote's tip (an `op_replay_refused` event by system).
+ */
+export const syncRefused = def({
+  name: 'sync.refused',
+  exclusive: false,
+  parse: (r) => {
+    const data = r.data ?? {};
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) throw invalid('refusal data must be a JSON object');
+    if (JSON.stringify(data).length > V.LIMITS.eventData) throw invalid(`refusal data is larger than ${V.LIMITS.eventData} characters`);
+    for (const k of Object.keys(data)) if (RESERVED.has(k)) throw invalid(`event data cannot set "${k}"; orc sets ts, agent and action`);
+    return { data: data as Record<string, unknown> };
+  },
+  decide(_s, i, ctx) {
+    if (ctx.actor !== 'system') throw invalid('only orc sync records a refused replay (as system)');
+    return { changes: new Map(), event: { action: 'op_replay_refused', ...i.data }, summary: 'event op_replay_refused', result: { action: 'op_replay_refused' } };
   },
 });
 
@@ -705,6 +765,8 @@ export const OPS = {
   [kbWrite.name]: kbWrite,
   [kbDelete.name]: kbDelete,
   [eventLog.name]: eventLog,
+  [codeCommit.name]: codeCommit,
+  [syncRefused.name]: syncRefused,
 } as Record<string, OpDef<unknown, unknown>>;
 
 /**

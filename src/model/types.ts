@@ -114,6 +114,8 @@ export interface Settings {
   lock_ttl_ms: number;
   /** An agent with no heartbeat for this long is shown as stale. */
   agent_stale_ms: number;
+  /** Priority of a task added without one (1 highest); 5, the original tool's lowest, when unset. */
+  default_priority?: number;
 }
 
 export interface OrcConfigFile {

@@ -486,6 +486,11 @@ export class Orc {
     return this.op('event.log', { action: first, data: second ?? {} });
   }
 
+  /** The post-commit hook's link of a code commit to a task (a `code_committed` event; free-form events may not use that action). */
+  linkCommit(data: { workstream: string; task_id: string; commit: string; branch?: string | null; subject?: string; amends?: string }): Promise<{ action: string }> {
+    return this.op('code.commit', data);
+  }
+
   async getEvents(query: EventQuery = {}): Promise<OrcEvent[]> {
     if (query.since !== undefined && !Number.isFinite(Date.parse(query.since))) {
       throw invalid(`--since ${JSON.stringify(query.since)} is not a time; use an ISO time like 2026-01-31T12:00:00Z`);
