@@ -388,11 +388,11 @@ function decideRecorded(base: StateReader, rec: RecordedOp, own: StateReader, ow
       if (held?.oid !== blob) return `records kb.write of blob ${blob}, which the push does not contain at ${path}`;
       input = { topic: input.topic, content: own.read(path) };
     }
-    const parsed = def.parse(input);
-    if (def.name === 'event.log') {
-      const bad = reservedEvent(parsed as { action: string });
+    if (def.name === 'event.log' && typeof input.action === 'string') {
+      const bad = reservedEvent(input as { action: string });
       if (bad) return bad;
     }
+    const parsed = def.parse(input);
     decision = def.decide(base, parsed, { actor: rec.agent, now, settings: settingsOf(base) });
   } catch (e) {
     if (!(e instanceof OrcError)) throw e;

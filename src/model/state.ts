@@ -43,7 +43,7 @@ export function corrupt(s: StateReader, path: string, why: string): OrcError {
 // that reads fields from it: each state file is checked as it is read, and a
 // file that does not fit is CORRUPT, naming the file and the commit.
 
-type Fields = Record<string, 'string' | 'number' | 'string?' | 'number?' | 'array?' | 'string|null' | 'number|null'>;
+type Fields = Record<string, 'string' | 'number' | 'string?' | 'number?' | 'array?' | 'string|null' | 'number|null' | 'number|string|null'>;
 
 function fits(v: unknown, fields: Fields): v is Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
@@ -57,6 +57,7 @@ function fits(v: unknown, fields: Fields): v is Record<string, unknown> {
       : want === 'number?' ? x === undefined || (typeof x === 'number' && Number.isFinite(x))
       : want === 'array?' ? x === undefined || (Array.isArray(x) && x.every((e) => typeof e === 'string'))
       : want === 'string|null' ? x === undefined || x === null || typeof x === 'string'
+      : want === 'number|string|null' ? x === undefined || x === null || typeof x === 'string' || (typeof x === 'number' && Number.isFinite(x))
       : x === undefined || x === null || (typeof x === 'number' && Number.isFinite(x));
     if (!ok) return false;
   }
@@ -64,7 +65,7 @@ function fits(v: unknown, fields: Fields): v is Record<string, unknown> {
 }
 
 const WORKSTREAM: Fields = { name: 'string', description: 'string?', priority: 'number', status: 'string', created_at: 'string' };
-const TASK: Fields = { id: 'string', workstream: 'string', title: 'string', status: 'string', priority: 'number', created_at: 'string', assigned_to: 'string|null', claimed_at: 'string|null', lease_ms: 'number|null', estimate: 'number|null', result: 'string|null', after: 'array?', resources: 'array?', kb: 'array?' };
+const TASK: Fields = { id: 'string', workstream: 'string', title: 'string', status: 'string', priority: 'number', created_at: 'string', assigned_to: 'string|null', claimed_at: 'string|null', lease_ms: 'number|null', estimate: 'number|string|null', result: 'string|null', after: 'array?', resources: 'array?', kb: 'array?' };
 const AGENT: Fields = { id: 'string', type: 'string', last_heartbeat: 'string', registered_at: 'string?', capabilities: 'array?' };
 const LOCK: Fields = { resource: 'string', agent: 'string', acquired_at: 'string', ttl_ms: 'number', expires_at: 'string', token: 'number', released_at: 'string|null' };
 const TASK_STATUS = new Set(['pending', 'in_progress', 'done', 'failed']);

@@ -311,8 +311,8 @@ describe('reserved event actions', () => {
     expectRefused(push(rogue, `${swap('knowledge_written', '"topic":"fake","bytes":1')}:refs/heads/orc`), 'records a free-form event "knowledge_written", an action only orc itself records');
     expectRefused(push(rogue, `${swap('task_completed', '"workstream":"W","task_id":"t1","title":"x","result":null')}:refs/heads/orc`), 'records a free-form event "task_completed"');
     const fakeLink = `"workstream":"W","task_id":"nope","commit":"${tip}","branch":"main","subject":"fake"`;
-    expectRefused(push(rogue, `${swap('code_committed', fakeLink)}:refs/heads/orc`), 'records a free-form event "code_committed", an action only orc itself records; free-form events may not use it (no task "W/nope")');
-    expectRefused(push(rogue, `${swap('code_committed', '"workstream":"W","task_id":"t1","commit":"../../etc","branch":"main","subject":"fake"')}:refs/heads/orc`), 'is not an object id');
+    expectRefused(push(rogue, `${swap('code_committed', fakeLink)}:refs/heads/orc`), 'records a free-form event "code_committed", an action only orc itself records; free-form events may not use it');
+    expectRefused(push(rogue, `${swap('code_committed', '"workstream":"W","task_id":"t1","commit":"../../etc","branch":"main","subject":"fake"')}:refs/heads/orc`), 'records a free-form event "code_committed"');
     // The honest free-form event passes.
     expectAccepted(push(rogue, 'orc'));
   });
@@ -321,7 +321,8 @@ describe('reserved event actions', () => {
     resync();
     git(rogue, 'commit', '-q', '--allow-empty', '-m', 'real work\n\nOrc-Task: W/t1');
     orcOk(rogue, env, 'hooks', 'run', 'post-commit');
-    expect(git(rogue, 'log', '-1', '--format=%s', 'orc')).toMatch(/code_committed/);
+    expect(git(rogue, 'log', '-1', '--format=%s', 'orc')).toMatch(/^link [0-9a-f]{12} to W\/t1$/);
+    expect(git(rogue, 'log', '-1', '--format=%B', 'orc')).toMatch(/Orc-Op: \{"op":"code\.commit"/);
     expectAccepted(push(rogue, 'orc'));
   });
 });

@@ -84,6 +84,9 @@ describe('reserved event actions', () => {
 
   it('code.commit records code_committed with checked fields', () => {
     const s = new MemState();
+    run(s, O.wsCreate, { name: 'w' });
+    run(s, O.taskAdd, { workstream: 'w', id: 't', title: 'T' });
+    expect(codeOf(() => O.codeCommit.decide(s, O.codeCommit.parse({ workstream: 'w', task_id: 'nope', commit: 'a'.repeat(40) }), ctx()))).toBe('NOT_FOUND');
     const d = O.codeCommit.decide(s, O.codeCommit.parse({ workstream: 'w', task_id: 't', commit: 'a'.repeat(40), branch: 'main', subject: 'x' }), ctx());
     expect(d.event).toMatchObject({ action: 'code_committed', commit: 'a'.repeat(40) });
     for (const bad of ['../../../dev/zero', 'a'.repeat(39), 'A'.repeat(40)]) expect(codeOf(() => O.codeCommit.parse({ workstream: 'w', task_id: 't', commit: bad }))).toBe('INVALID');
