@@ -1,6 +1,6 @@
 import { crypto, fs, path, zlib } from '../node.js';
 import { OrcError } from '../errors.js';
-import { PackStore, type ObjectType, type RawObject } from './pack.js';
+import { ObjectTooLargeError, PackStore, type ObjectType, type RawObject } from './pack.js';
 import type { SharedPerm } from './perm.js';
 
 export type { ObjectType, RawObject };
@@ -155,6 +155,7 @@ export class ObjectStore {
       packed = this.packStore().read(oid, maxBytes);
     } catch (e) {
       if (e instanceof OrcError) throw e;
+      if (e instanceof ObjectTooLargeError) throw tooLarge(e.oid, e.size, e.max);
       throw new OrcError('CORRUPT', `git object ${oid} could not be read from a pack: ${(e as Error).message}; run \`git fsck\``, { oid });
     }
     if (packed) return packed;
