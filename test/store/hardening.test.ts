@@ -188,3 +188,30 @@ describe('every pack git writes is read', () => {
     }
   });
 });
+
+describe('packs are read in bounded memory', () => {
+  it('orc status in a repository with three 12 MB packs holds only the objects it reads', () => {
+    const repo = tmpRepo();
+    orcJson(repo, ['ws', 'create', 'W']);
+    for (let i = 0; i < 3; i++) orcJson(repo, ['t', 'add', 'W', `task ${i}`]);
+    git(repo, 'repack', '-dq'); // orc's objects into a pack of their own
+    const packDir = path.join(repo, '.git/objects/pack');
+    for (let p = 0; p < 3; p++) {
+      const r = spawnSync('sh', ['-c', `oid=$(head -c ${12 << 20} /dev/urandom | git hash-object -w --stdin) && git tag big-${p} $oid && echo $oid | git pack-objects -q '${packDir}/pack' && git prune-packed`], { cwd: repo, env: testEnv(), encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+    }
+    expect(fs.readdirSync(packDir).filter((n) => n.endsWith('.pack')).length).toBe(4);
+    const script = `
+      const { open } = await import(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))});
+      const before = process.memoryUsage().arrayBuffers;
+      const o = await open({ repo: ${JSON.stringify(repo)} });
+      const s = await o.status();
+      console.log(JSON.stringify({ tasks: s.summary.tasks.pending, buffers: process.memoryUsage().arrayBuffers - before }));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: testEnv(), encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { tasks: number; buffers: number };
+    expect(out.tasks).toBe(3);
+    // Reading the big packs whole would hold 36 MB of buffers.
+    expect(out.buffers).toBeLessThan(8 << 20);
+  });
+});
