@@ -98,15 +98,19 @@ export class ObjectStore {
       if (!m || !LOOSE_TYPES.has(m[1]!)) throw corrupt('bad header');
       const size = Number(m[2]);
       if (size > maxBytes) throw tooLarge(oid, size, maxBytes);
-      const st = fs.fstatSync(fd);
-      data = Buffer.allocUnsafe(st.size);
-      let done = 0;
-      while (done < data.length) {
-        const k = fs.readSync(fd, data, done, data.length - done, done);
-        if (k === 0) break;
-        done += k;
+      if (n < head.length) {
+        data = head.subarray(0, n); // the whole file was in the first read (most of orc's objects)
+      } else {
+        const st = fs.fstatSync(fd);
+        data = Buffer.allocUnsafe(st.size);
+        let done = 0;
+        while (done < data.length) {
+          const k = fs.readSync(fd, data, done, data.length - done, done);
+          if (k === 0) break;
+          done += k;
+        }
+        data = data.subarray(0, done);
       }
-      data = data.subarray(0, done);
       let raw: Buffer;
       try {
         raw = zlib.inflateSync(data, { maxOutputLength: nul + 1 + size + 1 });
