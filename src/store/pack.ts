@@ -89,7 +89,7 @@ class PackFile {
   wholeBytes = 0;
   private fd: number | null;
   private readonly packSize: number;
-  /** Windowed mode only: all entry offsets ascending, so an entry's end is the next entry's start. */
+  /** Per-entry mode, fallback only (see entry): all entry offsets ascending, so an entry's end is the next entry's start. */
   private sortedOffsets: Float64Array | null = null;
 
   private constructor(

@@ -1,4 +1,4 @@
-import { fs } from '../node.js';
+import { fs, path } from '../node.js';
 import { OrcError } from '../errors.js';
 
 /**
@@ -65,18 +65,15 @@ export class SharedPerm {
     }
   }
 
-  /** Makes `dir` and any missing parents below `base`, each adjusted. */
+  /** Makes `dir` and any missing parents, each new folder adjusted. */
   mkdirs(dir: string): void {
+    // mkdirSync returns the first folder it made (undefined if none): adjust it and every one below it.
     const made = fs.mkdirSync(dir, { recursive: true });
     if (!made) return;
-    // mkdirSync returns the first folder it made: adjust it and every one below it.
-    let p = dir;
     const todo: string[] = [];
-    while (p.length >= made.length) {
+    for (let p = dir; p.length >= made.length; p = path.dirname(p)) {
       todo.push(p);
-      const up = p.slice(0, p.lastIndexOf('/'));
-      if (up === p || up === '') break;
-      p = up;
+      if (path.dirname(p) === p) break;
     }
     for (const d of todo.reverse()) this.adjust(d, true);
   }
