@@ -6,3 +6,7 @@ export type { EventQuery } from './model/events.js';
 export type { Agent, Lock, OrcEvent, Settings, Task, TaskCounts, TaskStatus, Workstream, WorkstreamSummary } from './model/types.js';
 export { OrcError, exitCodeOf, httpStatusOf } from './errors.js';
 export type { ErrorCode } from './errors.js';
+
+import { setOpLoader } from './model/ops.js';
+// As in the CLI: the runner's ops are loaded when a replay needs one, so ops/ never imports the runner.
+setOpLoader((name) => (/^(runner|template)\./.test(name) ? import('./runner/runner.js') : undefined));

@@ -14,6 +14,10 @@ import { registerServeCommands } from './serve-commands.js';
 import { registerDemoCommands } from './demo-commands.js';
 import { registerRunnerCommands, registerTaskAfter, type RunnerCommand } from './runner-commands.js';
 import { registerAgentUse, registerMcpCommand, registerPrimeCommand, registerSetupCommand } from './agentdoor-commands.js';
+import { setOpLoader } from '../model/ops.js';
+
+// A replay (sync) meeting a runner op loads the runner then, and only then (Handlebars stays off every other path).
+setOpLoader((name) => (/^(runner|template)\./.test(name) ? import('../runner/runner.js') : undefined));
 
 interface Globals {
   json?: boolean;

@@ -774,6 +774,24 @@ export const OPS = {
  * finds it by name. Registering the same def again is a no-op; another def
  * under a taken name is a bug.
  */
+let opLoader: ((name: string) => Promise<unknown> | undefined) | null = null;
+
+/**
+ * Names where ops defined above the model come from (the runner's plan,
+ * collect and template ops, whose module loads Handlebars): set by the layer
+ * that owns them (the CLI, the library's entry), so a replay in ops/ can find
+ * any op by name without importing upward.
+ */
+export function setOpLoader(load: (name: string) => Promise<unknown> | undefined): void {
+  opLoader = load;
+}
+
+/** The op named `name`, loading it through the op loader if it is not registered yet. */
+export async function findOp(name: string): Promise<OpDef<unknown, unknown> | undefined> {
+  if (!OPS[name] && opLoader) await opLoader(name);
+  return OPS[name];
+}
+
 export function registerOp<I, R>(d: OpDef<I, R>): OpDef<I, R> {
   const old = OPS[d.name];
   if (old && old !== (d as OpDef<unknown, unknown>)) throw new Error(`op ${d.name} is already registered`);

@@ -1,6 +1,7 @@
 import { OrcError } from '../errors.js';
-import { OPS, syncRefused, type OpDef } from '../model/ops.js';
+import { findOp, syncRefused, type OpDef } from '../model/ops.js';
 import { trailers } from '../store/commit.js';
+import { checkOid } from '../store/objects.js';
 import type { GitStore } from '../store/gitstore.js';
 import { commitsSince, fetchBranch, isAncestor, pushBranch, updateRef } from '../store/gitcli.js';
 import { identity, type Engine, type OpOutcome } from './engine.js';
@@ -63,8 +64,12 @@ export class Sync {
     return this.store.paths;
   }
 
+  private get pushOpts() {
+    return { shared: this.store.shared };
+  }
+
   private fetch(): Promise<string | null> {
-    return fetchBranch(this.repo, this.remote, this.branch);
+    return fetchBranch(this.repo, this.remote, this.branch, { shared: this.store.shared });
   }
 
   /**
@@ -103,7 +108,7 @@ export class Sync {
       if (local === remote) return report;
       if (remote === null) {
         // The remote has no state yet: publish ours.
-        if ((await pushBranch(this.repo, this.remote, this.branch, local!, null)) === 'ok') {
+        if ((await pushBranch(this.repo, this.remote, this.branch, local!, null, this.pushOpts)) === 'ok') {
           report.went_out += (await commitsSince(this.repo, null, local!)).length;
           report.remote_tip = local;
           return report;
@@ -117,7 +122,7 @@ export class Sync {
         continue; // a local op landed meanwhile: look again
       } else if ((aheadBy = await this.ahead(remote, local)) !== null) {
         const n = aheadBy;
-        if ((await pushBranch(this.repo, this.remote, this.branch, local, remote)) === 'ok') {
+        if ((await pushBranch(this.repo, this.remote, this.branch, local, remote, this.pushOpts)) === 'ok') {
           report.went_out += n;
           report.remote_tip = local;
           return report;
@@ -128,7 +133,7 @@ export class Sync {
         // Every commit only we have, both sides of merges made by hand included.
         const ours = await commitsSince(this.repo, remote, local, true);
         const r = await this.replay(ours, remote);
-        if ((await pushBranch(this.repo, this.remote, this.branch, r.tip, remote)) === 'ok') {
+        if ((await pushBranch(this.repo, this.remote, this.branch, r.tip, remote, this.pushOpts)) === 'ok') {
           report.came_in += came;
           report.went_out += ours.length;
           report.replayed += r.replayed;
@@ -162,7 +167,7 @@ export class Sync {
       // push's time, and one that just lost pushes at once. (A CLI process does one op: no delay.)
       if (attempt === 1 && Date.now() - this.lastWin < 1000) await sleep(Math.random() * 2 * this.pushMs);
       const t0 = Date.now();
-      const pushed = await pushBranch(this.repo, this.remote, this.branch, prepared.commit, base);
+      const pushed = await pushBranch(this.repo, this.remote, this.branch, prepared.commit, base, this.pushOpts);
       this.pushMs = 0.7 * this.pushMs + 0.3 * Math.min(2000, Date.now() - t0);
       if (pushed === 'ok') {
         this.lastWin = Date.now();
@@ -224,10 +229,9 @@ export class Sync {
         fail('not an orc op (no readable Orc-Op trailer); its change was not replayed');
         continue;
       }
-      // The runner's ops (plan, collect, templates) register themselves when their module loads:
-      // load it only when a replay needs it, so Handlebars stays off every other path.
-      if (!OPS[rec.op] && /^(runner|template)\./.test(rec.op)) await import('../runner/runner.js');
-      const def = OPS[rec.op];
+      // The runner's ops (plan, collect, templates) come through the op loader the CLI or the
+      // library's entry sets: loaded only when a replay needs one, and ops/ never imports upward.
+      const def = typeof rec.op === 'string' ? await findOp(rec.op) : undefined;
       if (!def) {
         fail(`unknown op ${rec.op}`);
         continue;
@@ -256,8 +260,10 @@ export class Sync {
 
   /** Inputs recorded by reference (knowledge content by blob id) are read back. */
   private rehydrate(rec: RecordedOp): Record<string, unknown> {
-    if (rec.op === 'kb.write' && typeof rec.input.content_blob === 'string') {
-      return { topic: rec.input.topic, content: this.store.objects.read(rec.input.content_blob, 'blob').content };
+    if (rec.op === 'kb.write' && rec.input.content_blob !== undefined) {
+      // An id from the commit's message: checked before it goes anywhere near a path.
+      const oid = checkOid(rec.input.content_blob, 'the kb.write op recorded in a commit');
+      return { topic: rec.input.topic, content: this.store.objects.read(oid, 'blob', { maxBytes: 2 * 1024 * 1024 }).content };
     }
     return rec.input;
   }

@@ -17,6 +17,12 @@ export interface Commit {
   message: string;
 }
 
+const OID_RE = /^[0-9a-f]{40}$/;
+
+function badId(oid: string, key: string, value: string): OrcError {
+  return new OrcError('CORRUPT', `git commit ${oid} has a ${key} line ${JSON.stringify(value.slice(0, 80))}, not an object id (40 hex digits); run \`git fsck\``, { oid, key });
+}
+
 function formatIdent(id: Identity): string {
   return `${id.name} <${id.email}> ${id.time} ${id.tz}`;
 }
@@ -56,6 +62,9 @@ export function parseCommit(content: Buffer, oid = '?'): Commit {
     else if (key === 'committer') committer = parseIdent(value);
   }
   if (!tree || !author || !committer) throw new OrcError('CORRUPT', `git commit ${oid} is malformed; run \`git fsck\``, { oid });
+  // Ids read from data become file paths in the object store: nothing but 40 hex digits may pass.
+  if (!OID_RE.test(tree)) throw badId(oid, 'tree', tree);
+  for (const p of parents) if (!OID_RE.test(p)) throw badId(oid, 'parent', p);
   return { tree, parents, author, committer, message };
 }
 

@@ -1,4 +1,5 @@
 import { fs, os, path } from '../node.js';
+import { OrcError } from '../errors.js';
 import type { RepoPaths } from './repo.js';
 
 /**
@@ -101,4 +102,29 @@ function normalizeKey(key: string): string {
   const lastDot = key.lastIndexOf('.');
   if (first === lastDot) return key.toLowerCase();
   return key.slice(0, first).toLowerCase() + key.slice(first, lastDot) + key.slice(lastDot).toLowerCase();
+}
+
+/**
+ * Refuses, before anything is written, a repository whose formats orc does
+ * not write: SHA-256 object ids (`extensions.objectFormat`) and the reftable
+ * ref backend (`extensions.refStorage`). orc writes SHA-1 loose objects and
+ * loose ref files; putting those into such a repository would corrupt it.
+ */
+export function checkRepoFormat(cfg: GitConfig): void {
+  const format = last(cfg, 'extensions.objectformat');
+  if (format !== undefined && format.toLowerCase() !== 'sha1') {
+    throw new OrcError(
+      'ENV',
+      `this repository stores ${format} object ids (extensions.objectFormat=${format}); orc writes SHA-1 objects only and will not write into it: keep orc's state in a SHA-1 repository (pass --repo PATH of one made with plain \`git init\`)`,
+      { objectFormat: format },
+    );
+  }
+  const refs = last(cfg, 'extensions.refstorage');
+  if (refs !== undefined && refs.toLowerCase() !== 'files') {
+    throw new OrcError(
+      'ENV',
+      `this repository keeps its refs in ${refs} (extensions.refStorage=${refs}); orc moves refs with git's file-based ref locks only and will not write into it: use a repository with the files backend (pass --repo PATH)`,
+      { refStorage: refs },
+    );
+  }
 }

@@ -1,5 +1,7 @@
-import { childProcess } from '../node.js';
+import { childProcess, crypto, fs, path } from '../node.js';
 import { OrcError } from '../errors.js';
+import type { SharedPerm } from './perm.js';
+import { casRef, readRef } from './refs.js';
 import type { RepoPaths } from './repo.js';
 
 /**
@@ -41,16 +43,78 @@ export function unreachable(remote: string, detail: string): OrcError {
   return new OrcError('ENV', `remote "${remote}" cannot be reached (${detail}); exclusive ops need it: retry when it is back, or run locally after \`git config --unset orc.remote\``, { remote });
 }
 
-/** Fetches the remote's state branch into refs/remotes/<remote>/<branch>; its commit, or null if the remote has no such branch. */
-export async function fetchBranch(repo: RepoPaths, remote: string, branch: string): Promise<string | null> {
-  const tracking = `refs/remotes/${remote}/${branch}`;
-  const r = await runGit(repo, ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', remote, `+refs/heads/${branch}:${tracking}`]);
-  if (r.code !== 0) {
-    if (/couldn't find remote ref/i.test(r.stderr)) return null;
-    throw unreachable(remote, firstLine(r.stderr));
+/** git's words for losing a local ref or file lock to another process of this clone: a race, not a dead remote. */
+const LOCAL_LOCK_RACE = /cannot lock ref|unable to (?:create|lock|update)[^\n]*\.lock|File exists|is at [0-9a-f]+ but expected/i;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Moves a ref we only mirror (the remote-tracking ref) to `value`, best
+ * effort: when another process of this clone is moving it right now, it is
+ * left to that one, which holds a value as fresh as ours.
+ */
+function mirrorRef(repo: RepoPaths, ref: string, value: string, shared: SharedPerm | null): void {
+  for (let i = 0; i < 3; i++) {
+    let cur: string | null;
+    try {
+      cur = readRef(repo.commonDir, ref);
+    } catch {
+      return;
+    }
+    if (cur === value) return;
+    let r: string;
+    try {
+      r = casRef(repo.commonDir, ref, cur, value, { reflog: false, reflogIdent: '', reflogMessage: '', shared });
+    } catch {
+      return;
+    }
+    if (r !== 'moved') return;
   }
-  const v = await runGit(repo, ['rev-parse', '--verify', '--quiet', tracking]);
-  return v.code === 0 ? v.stdout.trim() : null;
+}
+
+/**
+ * Fetches the remote's state branch; its commit, or null if the remote has no
+ * such branch. Each call fetches into a ref of its own (refs/orc/fetch/<unique>,
+ * removed at once), so concurrent fetches in one clone (several agents on one
+ * host) never fight over one ref's lock; refs/remotes/<remote>/<branch> is then
+ * brought along, best effort. A lost local lock is retried; ENV only when git
+ * says the remote cannot be reached.
+ */
+export async function fetchBranch(repo: RepoPaths, remote: string, branch: string, opts: { shared?: SharedPerm | null } = {}): Promise<string | null> {
+  const tracking = `refs/remotes/${remote}/${branch}`;
+  const own = `refs/orc/fetch/${process.pid}-${crypto.randomBytes(6).toString('hex')}`;
+  for (let attempt = 1; ; attempt++) {
+    const r = await runGit(repo, ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--refmap=', remote, `+refs/heads/${branch}:${own}`]);
+    if (r.code !== 0) {
+      if (/couldn't find remote ref/i.test(r.stderr)) return null;
+      if (LOCAL_LOCK_RACE.test(r.stderr) && attempt < 20) {
+        await sleep(Math.random() * 10 * attempt);
+        continue;
+      }
+      throw unreachable(remote, firstLine(r.stderr));
+    }
+    break;
+  }
+  let tip: string | null;
+  try {
+    tip = readRef(repo.commonDir, own);
+  } finally {
+    await dropOwnRef(repo, own);
+  }
+  if (tip) mirrorRef(repo, tracking, tip, opts.shared ?? null);
+  return tip;
+}
+
+/** Removes a ref only this process uses; through git only if a concurrent `git pack-refs` packed it meanwhile. */
+async function dropOwnRef(repo: RepoPaths, ref: string): Promise<void> {
+  fs.rmSync(path.join(repo.commonDir, ref), { force: true });
+  let still: string | null = null;
+  try {
+    still = readRef(repo.commonDir, ref);
+  } catch {
+    still = null;
+  }
+  if (still) await runGit(repo, ['update-ref', '-d', ref]);
 }
 
 export type PushResult = 'ok' | 'rejected';
@@ -60,11 +124,11 @@ export type PushResult = 'ok' | 'rejected';
  * `expected` (null: the branch must not exist): a compare-and-swap at the
  * remote, which is the point of order.
  */
-export async function pushBranch(repo: RepoPaths, remote: string, branch: string, commit: string, expected: string | null): Promise<PushResult> {
+export async function pushBranch(repo: RepoPaths, remote: string, branch: string, commit: string, expected: string | null, opts: { shared?: SharedPerm | null } = {}): Promise<PushResult> {
   const ref = `refs/heads/${branch}`;
   const r = await runGit(repo, ['push', '--quiet', '--porcelain', `--force-with-lease=${ref}:${expected ?? ''}`, remote, `${commit}:${ref}`]);
   if (r.code === 0) {
-    await runGit(repo, ['update-ref', `refs/remotes/${remote}/${branch}`, commit]);
+    mirrorRef(repo, `refs/remotes/${remote}/${branch}`, commit, opts.shared ?? null);
     return 'ok';
   }
   const all = `${r.stdout}\n${r.stderr}`;

@@ -3,6 +3,7 @@ import { OrcError } from '../errors.js';
 import type { DirEntry, StateReader } from '../model/state.js';
 import { parseCommit, serializeCommit, type Commit, type Identity } from './commit.js';
 import { ObjectStore } from './objects.js';
+import { mkdirShared, type SharedPerm } from './perm.js';
 import { casRef, readRef, refLockInfo, type CasResult, type RefLockInfo } from './refs.js';
 import type { RepoPaths } from './repo.js';
 import { applyChanges, isTreeMode, parseTree, type FileChanges, type TreeEntry } from './tree.js';
@@ -46,16 +47,50 @@ export class GitStore {
     readonly ref: string,
     private readonly reflog: boolean,
     env: NodeJS.ProcessEnv = process.env,
+    /** core.sharedRepository (see SharedPerm): every file and folder written gets git's modes. */
+    readonly shared: SharedPerm | null = null,
   ) {
     // As git does: GIT_OBJECT_DIRECTORY moves the object store (a pre-receive hook's quarantine),
     // GIT_ALTERNATE_OBJECT_DIRECTORIES adds folders to read from (the repository's own, there).
     const alternates = (env.GIT_ALTERNATE_OBJECT_DIRECTORIES ?? '').split(path.delimiter).filter(Boolean);
-    this.objects = new ObjectStore(env.GIT_OBJECT_DIRECTORY ? path.resolve(env.GIT_OBJECT_DIRECTORY) : path.join(paths.commonDir, 'objects'), alternates);
+    this.objects = new ObjectStore(env.GIT_OBJECT_DIRECTORY ? path.resolve(env.GIT_OBJECT_DIRECTORY) : path.join(paths.commonDir, 'objects'), alternates, shared);
   }
 
   /** The branch's commit, or null if it does not exist yet. */
   tip(): string | null {
     return readRef(this.paths.commonDir, this.ref);
+  }
+
+  /**
+   * Refuses (ENV) a branch that exists but does not hold orc's state: a
+   * user's own branch that happens to have orc's branch name. It holds orc
+   * state when its tip's tree has `orc.json` at the root with a `format`
+   * field (every orc branch gets one with its first commit; an orc.json that
+   * is not JSON at all counts too, so the reader can name it as corrupt), or
+   * when its tip commit carries an `Orc-Op` trailer.
+   */
+  checkOwnBranch(): void {
+    const tip = this.tip();
+    if (!tip) return;
+    const c = this.readCommit(tip);
+    if (/^Orc-Op: /m.test(c.message)) return;
+    const e = this.readTree(c.tree).find((x) => x.name === 'orc.json');
+    if (e && !isTreeMode(e.mode)) {
+      const text = this.objects.read(e.oid, 'blob', { maxBytes: 1024 * 1024 }).content.toString('utf8');
+      let v: unknown;
+      try {
+        v = JSON.parse(text);
+      } catch {
+        return;
+      }
+      if (v !== null && typeof v === 'object' && 'format' in v) return;
+    }
+    const name = this.ref.replace(/^refs\/heads\//, '');
+    throw new OrcError(
+      'ENV',
+      `branch ${name} holds files of its own, not orc's state (no orc.json with a format field at its root, no Orc-Op trailer on ${tip.slice(0, 12)}); orc will not write on it: choose another state branch with \`git config orc.branch NAME\``,
+      { ref: this.ref, commit: tip },
+    );
   }
 
   readTree(oid: string): TreeEntry[] {
@@ -148,10 +183,11 @@ export class GitStore {
       if (v !== undefined) entries[k] = v;
     }
     try {
-      fs.mkdirSync(this.orcDir(), { recursive: true });
+      mkdirShared(this.orcDir(), this.shared);
       const file = path.join(this.orcDir(), 'memo.json');
       const tmp = `${file}.${process.pid}.tmp`;
       fs.writeFileSync(tmp, JSON.stringify({ v: 1, entries }));
+      this.shared?.adjust(tmp, false);
       fs.renameSync(tmp, file);
       this.disk = new Map(Object.entries(entries));
     } catch {
@@ -171,6 +207,7 @@ export class GitStore {
       reflog: this.reflog,
       reflogIdent: `${ident.name} <${ident.email}> ${ident.time} ${ident.tz}`,
       reflogMessage: `orc: ${summary}`,
+      shared: this.shared,
     });
   }
 
@@ -196,9 +233,10 @@ export class GitStore {
       /* first use */
     }
     const id = crypto.randomBytes(5).toString('hex');
-    fs.mkdirSync(this.orcDir(), { recursive: true });
+    mkdirShared(this.orcDir(), this.shared);
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, `${id}\n`);
+    this.shared?.adjust(tmp, false);
     try {
       fs.linkSync(tmp, file); // fails if another process won the race: use theirs
     } catch {

@@ -11,12 +11,30 @@ const OBJ_OFS_DELTA = 6;
 const OBJ_REF_DELTA = 7;
 
 /**
- * Packs up to this size are read into memory whole: after `git gc` an orc
- * repository is one modest pack, and one buffer beats a syscall per object.
- * Bigger packs are read per entry with fs.readSync so a huge repository does
- * not pin gigabytes of memory.
+ * A pack up to this size may be read into memory whole, the first time an
+ * object is wanted from it (a pack never asked for is never read): after
+ * `git gc` an orc repository is one modest pack, and one buffer beats a
+ * syscall per object. Larger packs, and every pack once the store's whole-read
+ * budget is spent, are read per entry with fs.readSync, so memory stays
+ * bounded however many and however large the packs are (a clone of a big
+ * project split into many packs must not cost its size in memory per command).
  */
-const WHOLE_FILE_LIMIT = 64 * 1024 * 1024;
+const WHOLE_FILE_LIMIT = 4 * 1024 * 1024;
+/** All packs read whole by one store together, at most. */
+const WHOLE_FILE_BUDGET = 16 * 1024 * 1024;
+/** The first read of an entry in windowed mode: its header and, for most objects, all of its data. */
+const FIRST_WINDOW = 4096;
+
+/** An object bigger than the caller allows: refused from its header, before it is inflated. */
+export class ObjectTooLargeError extends Error {
+  constructor(
+    readonly oid: string,
+    readonly size: number,
+    readonly max: number,
+  ) {
+    super(`object ${oid} is ${size} bytes, more than the ${max} allowed`);
+  }
+}
 
 /**
  * Resolved-delta-base cache budget, shared by all packs of a store. Same as
@@ -48,7 +66,12 @@ const MAX_INFLATE_LENGTH = buffer.constants.MAX_LENGTH;
 const RACY_WINDOW_NS = 2_000_000_000n;
 
 const OID_RE = /^[0-9a-f]{40}$/;
-const IDX_NAME_RE = /^pack-[0-9a-f]{40}\.idx$/;
+/**
+ * Git reads every `*.idx` with its `.pack`, whatever the name: `pack-<hash>`
+ * from gc and fetch, `loose-<hash>` from `git maintenance run --task=loose-objects`.
+ * Temporary files (`tmp_*`, `.tmp-*`) are still being written.
+ */
+const IDX_NAME_RE = /^(?!tmp_|\.)[^/]+\.idx$/;
 
 let nextPackId = 1;
 
@@ -60,22 +83,23 @@ class PackFile {
   private readonly offsetsAt: number;
   private readonly largeAt: number;
   private readonly largeCount: number;
-  private readonly data: Buffer | null;
+  /** The whole pack, once read (see WHOLE_FILE_LIMIT); null: read per entry. */
+  private data: Buffer | null = null;
+  /** Bytes of the store's whole-read budget this pack took. */
+  wholeBytes = 0;
   private fd: number | null;
   private readonly packSize: number;
-  /** Windowed mode only: all entry offsets ascending, so an entry's end is the next entry's start. */
+  /** Per-entry mode, fallback only (see entry): all entry offsets ascending, so an entry's end is the next entry's start. */
   private sortedOffsets: Float64Array | null = null;
 
   private constructor(
     readonly name: string,
     private readonly idx: Buffer,
     version: 1 | 2,
-    data: Buffer | null,
-    fd: number | null,
+    fd: number,
     packSize: number,
   ) {
     this.version = version;
-    this.data = data;
     this.fd = fd;
     this.packSize = packSize;
     const fanoutAt = version === 2 ? 8 : 0;
@@ -95,7 +119,7 @@ class PackFile {
   }
 
   /** Throws if the pair is unusable; ENOENT means it vanished (concurrent gc). */
-  static open(dir: string, base: string, wholeFileLimit: number): PackFile {
+  static open(dir: string, base: string): PackFile {
     const idxPath = path.join(dir, `${base}.idx`);
     const packPath = path.join(dir, `${base}.pack`);
     const idx = fs.readFileSync(idxPath);
@@ -131,26 +155,19 @@ class PackFile {
 
     const packSize = fs.statSync(packPath).size;
     if (packSize < 12 + 20) throw new Error(`pack ${packPath}: truncated`);
-    let data: Buffer | null = null;
-    let fd: number | null = null;
     const head = Buffer.alloc(12);
     const trailer = Buffer.alloc(20);
-    if (packSize <= wholeFileLimit) {
-      data = fs.readFileSync(packPath);
-      data.copy(head, 0, 0, 12);
-      data.copy(trailer, 0, data.length - 20);
-    } else {
-      fd = fs.openSync(packPath, 'r');
-      try {
-        readExactly(fd, head, 0);
-        readExactly(fd, trailer, packSize - 20);
-      } catch (e) {
-        fs.closeSync(fd);
-        throw e;
-      }
+    // Held open from here on: the data stays readable even if a concurrent repack deletes the file.
+    const fd = fs.openSync(packPath, 'r');
+    try {
+      readExactly(fd, head, 0);
+      readExactly(fd, trailer, packSize - 20);
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
     }
     const closeAndThrow = (why: string): never => {
-      if (fd !== null) fs.closeSync(fd);
+      fs.closeSync(fd);
       throw new Error(`pack ${packPath}: ${why}`);
     };
     if (head.readUInt32BE(0) !== 0x5041434b) closeAndThrow('bad signature');
@@ -160,10 +177,11 @@ class PackFile {
     // Catches an index paired with a different pack of the same name (e.g. a half-finished rewrite).
     if (!trailer.equals(idx.subarray(idx.length - 40, idx.length - 20))) closeAndThrow('checksum does not match its index');
 
-    return new PackFile(base, idx, version, data, fd, packSize);
+    return new PackFile(base, idx, version, fd, packSize);
   }
 
   close(): void {
+    this.data = null;
     if (this.fd !== null) {
       fs.closeSync(this.fd);
       this.fd = null;
@@ -212,19 +230,49 @@ class PackFile {
   }
 
   /**
-   * The bytes of the entry at `offset`: in whole-file mode the pack buffer
-   * itself (zlib stops at the stream end, so no end is needed); in windowed
-   * mode exactly [offset, next entry) read from disk.
+   * The entry at `offset`: its header, and a buffer holding its zlib data from
+   * `dataAt`. From the whole pack when it was read whole (zlib stops at the
+   * stream's end, so the rest of the pack may follow); otherwise read from
+   * disk, sized by the header so one read usually suffices. `exact` reads
+   * exactly up to the next entry (the fallback when the guess was short).
+   * `budget` decides whether this pack may be read whole now.
    */
-  entryBytes(offset: number): { buf: Buffer; at: number; end: number } {
+  entry(offset: number, fail: (why: string) => Error, budget: { left: number; limit: number }, exact = false): { buf: Buffer; header: EntryHeader; end: number } {
     const dataEnd = this.packSize - 20;
     if (offset < 12 || offset >= dataEnd) throw new Error(`pack ${this.name}: entry offset ${offset} out of range`);
-    if (this.data) return { buf: this.data, at: offset, end: dataEnd };
-    if (this.fd === null) throw new Error(`pack ${this.name}: already closed`);
-    const end = this.nextOffset(offset, dataEnd);
-    const buf = Buffer.allocUnsafe(end - offset);
-    readExactly(this.fd, buf, offset);
-    return { buf, at: 0, end: buf.length };
+    if (this.fd === null && !this.data) throw new Error(`pack ${this.name}: already closed`);
+    if (!this.data && this.packSize <= budget.limit && this.packSize <= budget.left && this.fd !== null) {
+      const whole = Buffer.allocUnsafe(this.packSize);
+      readExactly(this.fd, whole, 0);
+      this.data = whole;
+      this.wholeBytes = this.packSize;
+      budget.left -= this.packSize;
+    }
+    if (this.data) return { buf: this.data, header: parseEntryHeader(this.data, offset, dataEnd, offset, fail), end: dataEnd };
+    const fd = this.fd as number;
+    if (exact) {
+      const end = this.nextOffset(offset, dataEnd);
+      const buf = Buffer.allocUnsafe(end - offset);
+      readExactly(fd, buf, offset);
+      return { buf, header: parseEntryHeader(buf, 0, buf.length, offset, fail), end: buf.length };
+    }
+    let buf = Buffer.allocUnsafe(Math.min(FIRST_WINDOW, dataEnd - offset));
+    readExactly(fd, buf, offset);
+    const header = parseEntryHeader(buf, 0, buf.length, offset, fail);
+    // zlib's deflateBound: what git's zlib can have made of `size` bytes, plus its 6-byte wrapper.
+    const want = header.dataAt + header.size + (header.size >>> 12) + (header.size >>> 14) + 64;
+    if (want > buf.length && buf.length < dataEnd - offset) {
+      const more = Buffer.allocUnsafe(Math.min(want, dataEnd - offset));
+      buf.copy(more, 0);
+      readExactly(fd, more.subarray(buf.length), offset + buf.length);
+      buf = more;
+    }
+    return { buf, header, end: buf.length };
+  }
+
+  /** The pack's bytes when it was read whole, else null. */
+  get wholeData(): Buffer | null {
+    return this.data;
   }
 
   private nextOffset(offset: number, dataEnd: number): number {
@@ -335,11 +383,12 @@ function readVarint(d: Buffer, state: { p: number }, fail: (why: string) => Erro
   }
 }
 
-function applyDelta(base: Buffer, delta: Buffer, fail: (why: string) => Error): Buffer {
+function applyDelta(base: Buffer, delta: Buffer, fail: (why: string) => Error, checkSize: (n: number) => void): Buffer {
   const st = { p: 0 };
   const srcSize = readVarint(delta, st, fail);
   if (srcSize !== base.length) throw fail(`delta expects a ${srcSize}-byte base, got ${base.length}`);
   const dstSize = readVarint(delta, st, fail);
+  checkSize(dstSize);
   const out = Buffer.allocUnsafe(dstSize);
   let o = 0;
   let p = st.p;
@@ -441,14 +490,14 @@ export class PackStore {
   private scannedMtimeNs = -1n;
   private scanWasRacy = true;
   private readonly cache = new BaseCache();
-  private readonly wholeFileLimit: number;
+  private readonly budget: { left: number; limit: number };
 
   /**
    * @param fallback resolves REF_DELTA bases found in no pack (loose objects);
    *   git never stores thin packs, so this is a safety net rather than a hot path.
-   * @param options.maxWholePackBytes packs up to this size are read into
-   *   memory whole, larger ones per entry (default 64 MiB); exposed so tests can
-   *   reach the windowed path without a 64 MiB fixture.
+   * @param options.maxWholePackBytes packs up to this size may be read into
+   *   memory whole, larger ones per entry (default 4 MiB, 16 MiB for all packs
+   *   together); 0 reads every pack per entry.
    */
   constructor(
     objectsDir: string,
@@ -456,7 +505,8 @@ export class PackStore {
     options?: { maxWholePackBytes?: number },
   ) {
     this.packDir = path.join(objectsDir, 'pack');
-    this.wholeFileLimit = options?.maxWholePackBytes ?? WHOLE_FILE_LIMIT;
+    const limit = options?.maxWholePackBytes ?? WHOLE_FILE_LIMIT;
+    this.budget = { left: Math.max(limit, WHOLE_FILE_BUDGET), limit };
     this.scan();
   }
 
@@ -467,11 +517,11 @@ export class PackStore {
    * (the object's SHA-1 is verified) and, on a miss, if some pack in the
    * directory could not be opened. The returned buffer is the caller's to keep.
    */
-  read(oid: string): RawObject | null {
+  read(oid: string, maxBytes = Number.MAX_SAFE_INTEGER): RawObject | null {
     const key = oidBytes(oid);
     const hit = this.locate(key);
     if (!hit) return null;
-    const obj = this.resolve(hit.pack, hit.offset, oid, 0, true);
+    const obj = this.resolve(hit.pack, hit.offset, oid, 0, true, maxBytes);
     verifyOid(oid, obj);
     return obj;
   }
@@ -480,12 +530,17 @@ export class PackStore {
     return this.locate(oidBytes(oid)) !== null;
   }
 
-  /** Releases file descriptors held for large packs; the store rescans if used again. */
+  /**
+   * Looks at the pack folder again now, whatever its timestamp says (after a
+   * miss that may be a race with `git gc` or `git repack`).
+   */
+  rescan(): void {
+    this.scan();
+  }
+
+  /** Releases the packs' file descriptors and buffers; the store rescans if used again. */
   close(): void {
-    for (const p of this.packs) {
-      p.close();
-      this.cache.dropPack(p);
-    }
+    for (const p of this.packs) this.drop(p);
     this.packs = [];
     this.broken = [];
     this.scannedMtimeNs = -1n;
@@ -526,6 +581,13 @@ export class PackStore {
     return null;
   }
 
+  private drop(p: PackFile): void {
+    this.budget.left += p.wholeBytes;
+    p.wholeBytes = 0;
+    p.close();
+    this.cache.dropPack(p);
+  }
+
   private dirMtimeNs(): bigint {
     try {
       return fs.statSync(this.packDir, { bigint: true }).mtimeNs;
@@ -562,7 +624,7 @@ export class PackStore {
         old.delete(base);
       } else {
         try {
-          pack = PackFile.open(this.packDir, base, this.wholeFileLimit);
+          pack = PackFile.open(this.packDir, base);
         } catch (e) {
           // Deleted between readdir and open: a concurrent gc, not corruption.
           if ((e as NodeJS.ErrnoException).code !== 'ENOENT') broken.push({ name: base, error: e as Error });
@@ -577,10 +639,7 @@ export class PackStore {
       }
       fresh.push({ pack, mtime: m });
     }
-    for (const gone of old.values()) {
-      gone.close();
-      this.cache.dropPack(gone);
-    }
+    for (const gone of old.values()) this.drop(gone);
     // Newest first, like git: recent objects are the ones most often asked for.
     fresh.sort((a, b) => b.mtime - a.mtime);
     this.packs = fresh.map((f) => f.pack);
@@ -594,7 +653,7 @@ export class PackStore {
    * cached base, or a base from elsewhere), then applies the deltas back up.
    * Iterative so deep chains cannot overflow the stack.
    */
-  private resolve(pack: PackFile, offset: number, oid: string, depth: number, forCaller: boolean): RawObject {
+  private resolve(pack: PackFile, offset: number, oid: string, depth: number, forCaller: boolean, maxBytes: number): RawObject {
     if (depth > MAX_CROSS_PACK_DEPTH) throw new Error(`object ${oid}: REF_DELTA bases nest too deeply (corrupt or cyclic packs)`);
     const chain: PendingDelta[] = [];
     let base: RawObject | null = null;
@@ -608,14 +667,34 @@ export class PackStore {
       }
       const at = cur;
       const fail = (why: string): Error => new Error(`object ${oid}: corrupt pack ${pack.name} at offset ${at}: ${why}`);
-      const bytes = pack.entryBytes(cur);
-      const h = parseEntryHeader(bytes.buf, bytes.at, bytes.end, cur, fail);
-      const content = inflateEntry(bytes.buf, h.dataAt, bytes.end, h.size, fail);
+      let e = pack.entry(cur, fail, this.budget);
+      const h = e.header;
+      // Refused from the header: a zlib bomb (a 1 GiB blob of zeros packs into a few MB) is never inflated.
+      if (h.size > maxBytes) throw new ObjectTooLargeError(oid, h.size, maxBytes);
+      let content: Buffer;
+      try {
+        content = inflateEntry(e.buf, h.dataAt, e.end, h.size, fail);
+      } catch (err) {
+        // The window guessed from the header was short (data that zlib's bound does not cover): read to the next entry.
+        if (e.buf !== pack.wholeData) {
+          e = pack.entry(cur, fail, this.budget, true);
+          content = inflateEntry(e.buf, e.header.dataAt, e.end, e.header.size, fail);
+        } else {
+          throw err;
+        }
+      }
       const type = TYPE_BY_CODE[h.code];
       if (type !== undefined) {
         base = { type, content };
         if (chain.length > 0) this.cache.set(pack, cur, base);
         break;
+      }
+      if (chain.length === 0) {
+        // The result's size leads the delta: refuse before resolving the chain.
+        const st = { p: 0 };
+        readVarint(content, st, fail);
+        const target = readVarint(content, st, fail);
+        if (target > maxBytes) throw new ObjectTooLargeError(oid, target, maxBytes);
       }
       chain.push({ offset: cur, delta: content });
       if (chain.length > MAX_CHAIN) throw fail(`delta chain longer than ${MAX_CHAIN}`);
@@ -629,22 +708,24 @@ export class PackStore {
         cur = local;
         continue;
       }
-      base = this.externalBase(baseKey, pack, oid, depth);
+      base = this.externalBase(baseKey, pack, oid, depth, maxBytes);
     }
     for (let i = chain.length - 1; i >= 0; i--) {
       const step = chain[i] as PendingDelta;
       const fail = (why: string): Error => new Error(`object ${oid}: corrupt delta in pack ${pack.name} at offset ${step.offset}: ${why}`);
-      base = { type: base.type, content: applyDelta(base.content, step.delta, fail) };
+      base = { type: base.type, content: applyDelta(base.content, step.delta, fail, (n) => {
+        if (n > maxBytes) throw new ObjectTooLargeError(oid, n, maxBytes);
+      }) };
       if (i > 0) this.cache.set(pack, step.offset, base);
     }
     return base;
   }
 
-  private externalBase(key: Buffer, from: PackFile, oid: string, depth: number): RawObject {
+  private externalBase(key: Buffer, from: PackFile, oid: string, depth: number, maxBytes: number): RawObject {
     const hit = this.findInPacks(key, from);
     const baseOid = key.toString('hex');
     if (hit) {
-      const obj = this.resolve(hit.pack, hit.offset, oid, depth + 1, false);
+      const obj = this.resolve(hit.pack, hit.offset, oid, depth + 1, false, maxBytes);
       this.cache.set(hit.pack, hit.offset, obj);
       return obj;
     }

@@ -1,5 +1,6 @@
 import { fs, os, path } from '../node.js';
 import { OrcError } from '../errors.js';
+import { mkdirShared, type SharedPerm } from './perm.js';
 
 const OID = /^[0-9a-f]{40}$/;
 
@@ -43,6 +44,8 @@ export interface CasOptions {
   reflogMessage: string;
   reflogIdent: string; // "Name <email> time tz"
   reflog: boolean;
+  /** core.sharedRepository: the lock (which becomes the ref), the reflog and new folders get git's modes. */
+  shared?: SharedPerm | null;
 }
 
 export type CasResult = 'ok' | 'moved' | 'busy';
@@ -60,16 +63,18 @@ export function casRef(commonDir: string, ref: string, expected: string | null, 
   const lock = `${file}.lock`;
   let fd: number;
   try {
-    fd = fs.openSync(lock, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o644);
+    // 0666 less the umask, as git's lock files; core.sharedRepository widens it below.
+    fd = fs.openSync(lock, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o666);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') return 'busy';
     if (code === 'ENOENT') {
-      fs.mkdirSync(path.dirname(file), { recursive: true });
+      mkdirShared(path.dirname(file), opts.shared ?? null);
       return casRef(commonDir, ref, expected, next, opts);
     }
     throw e;
   }
+  opts.shared?.adjust(lock, false);
   let committed = false;
   try {
     // Who holds the lock, for a process that finds it: a dead holder on this host is reported at once.
@@ -84,9 +89,10 @@ export function casRef(commonDir: string, ref: string, expected: string | null, 
     try {
       if (opts.reflog) {
         const log = path.join(commonDir, 'logs', ref);
-        fs.mkdirSync(path.dirname(log), { recursive: true });
+        mkdirShared(path.dirname(log), opts.shared ?? null);
         const msg = opts.reflogMessage.replace(/\n/g, ' ');
-        fs.appendFileSync(log, `${expected ?? '0'.repeat(40)} ${next} ${opts.reflogIdent}\t${msg}\n`);
+        fs.appendFileSync(log, `${expected ?? '0'.repeat(40)} ${next} ${opts.reflogIdent}\t${msg}\n`, { mode: 0o666 });
+        opts.shared?.adjust(log, false);
       }
       fs.renameSync(lock, file);
     } catch (e) {

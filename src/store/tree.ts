@@ -19,11 +19,13 @@ export function parseTree(content: Buffer, oid = '?'): TreeEntry[] {
     if (sp < 0 || nul < 0 || nul + 21 > content.length) {
       throw new OrcError('CORRUPT', `git tree ${oid} is malformed; run \`git fsck\``, { oid });
     }
-    entries.push({
-      mode: content.toString('latin1', i, sp),
-      name: content.toString('utf8', sp + 1, nul),
-      oid: content.toString('hex', nul + 1, nul + 21),
-    });
+    const mode = content.toString('latin1', i, sp);
+    const name = content.toString('utf8', sp + 1, nul);
+    // The id is 20 raw bytes, hex by construction; the mode and name are checked as git's fsck does.
+    if (!/^[0-7]{5,6}$/.test(mode) || name === '' || name === '.' || name === '..' || name.includes('/')) {
+      throw new OrcError('CORRUPT', `git tree ${oid} has a malformed entry ${JSON.stringify(name.slice(0, 80))} (mode ${JSON.stringify(mode.slice(0, 10))}); run \`git fsck\``, { oid });
+    }
+    entries.push({ mode, name, oid: content.toString('hex', nul + 1, nul + 21) });
     i = nul + 21;
   }
   return entries;
