@@ -13,6 +13,7 @@ import { registerHooksCommands } from './hooks-commands.js';
 import { registerServeCommands } from './serve-commands.js';
 import { registerDemoCommands } from './demo-commands.js';
 import { registerRunnerCommands, registerTaskAfter, type RunnerCommand } from './runner-commands.js';
+import { registerWatchCommand } from './watch-commands.js';
 import { registerAgentUse, registerMcpCommand, registerPrimeCommand, registerSetupCommand } from './agentdoor-commands.js';
 
 interface Globals {
@@ -174,7 +175,7 @@ export function buildProgram(argv?: string[]): Command {
       );
     t.command('claim <workstream> <id> [agent]')
       .description('claim a task for an agent, under a lease')
-      .option('--lease <ms>', 'lease length in ms (default 600000; heartbeats extend it)')
+      .option('--lease <duration>', 'lease length: 10m, 90s, 2h or ms (default 10m; heartbeats extend it)')
       .action(
         act(async (orc, g, wsName: string, id: string, agent: string | undefined, opts: { lease?: string }) => {
           const task = await orc.claimTask(wsName, id, needAgent(orc, agent), { leaseMs: opts.lease });
@@ -185,14 +186,17 @@ export function buildProgram(argv?: string[]): Command {
       );
     t.command('next <workstream> [agent]')
       .description('claim the best pending task (priority, then oldest); --json prints it or null')
-      .option('--lease <ms>', 'lease length in ms (default 600000; heartbeats extend it)')
+      .option('--lease <duration>', 'lease length: 10m, 90s, 2h or ms (default 10m; heartbeats extend it)')
+      .option('--wait', 'if none is claimable, wait until one is (added, reopened, unblocked, lease ended), then claim it')
+      .option('--timeout <seconds>', 'with --wait: give up after this long (exit 1); 30, 90s, 10m')
       .action(
-        act(async (orc, g, wsName: string, agent: string | undefined, opts: { lease?: string }) => {
-          const task = await orc.getNextTask(wsName, needAgent(orc, agent), { leaseMs: opts.lease });
+        act(async (orc, g, wsName: string, agent: string | undefined, opts: { lease?: string; wait?: boolean; timeout?: string }) => {
+          const who = needAgent(orc, agent);
+          const task = opts.wait ? await (await import('./watch-commands.js')).waitForNext(orc, wsName, who, opts) : await orc.getNextTask(wsName, who, { leaseMs: opts.lease });
           const o = await out();
           if (g.json) o.printJson(task);
           else if (task) o.print(`${task.id}\t${task.title}`);
-          else process.stderr.write(`orc: no claimable task in ${wsName}\n`);
+          else process.stderr.write(`orc: no claimable task in ${wsName}${opts.wait ? ' before the timeout' : ''}\n`);
           return task ? 0 : 1;
         }),
       );
@@ -261,10 +265,17 @@ export function buildProgram(argv?: string[]): Command {
     lock
       .command('acquire <resource> [agent]')
       .description('acquire (or renew) a lock; exit 1 if another agent holds it')
-      .option('--ttl <ms>', 'time to live in ms (default 60000)')
+      .option('--ttl <duration>', 'time to live: 60s, 5m or ms (default 60s)')
+      .option('--wait', 'if another agent holds it, queue (first come, first served on this host) until it is free')
+      .option('--timeout <seconds>', 'with --wait: give up after this long (exit 1); 30, 90s, 10m')
       .action(
-        act(async (orc, g, resource: string, agent: string | undefined, opts: { ttl?: string }) => {
-          const l = await orc.acquireLock(resource, needAgent(orc, agent), opts.ttl);
+        act(async (orc, g, resource: string, agent: string | undefined, opts: { ttl?: string; wait?: boolean; timeout?: string }) => {
+          const who = needAgent(orc, agent);
+          const l = opts.wait ? await (await import('./watch-commands.js')).waitForLock(orc, resource, who, opts) : await orc.acquireLock(resource, who, opts.ttl);
+          if (!l) {
+            process.stderr.write(`orc: lock "${resource}" still held when the wait ended; see \`orc lock list\`\n`);
+            return 1;
+          }
           const o = await out();
           if (g.json) o.printJson(l);
           else o.print(`locked ${l.resource} for ${l.agent} until ${l.expires_at} (token ${l.token})`);
@@ -426,6 +437,7 @@ export function buildProgram(argv?: string[]): Command {
     [['mcp'], () => registerMcpCommand(program, act)],
     [['prime'], () => registerPrimeCommand(program, act)],
     [['setup'], () => registerSetupCommand(program, act)],
+    [['watch'], () => registerWatchCommand(program, act)],
   ];
   const wanted = argv ? commandName(argv) : undefined;
   const only = groups.find(([names]) => wanted !== undefined && names.includes(wanted));
