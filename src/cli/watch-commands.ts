@@ -14,6 +14,7 @@ interface Globals {
 
 type Act = (fn: (orc: Orc, g: Globals, ...args: never[]) => Promise<void | number>) => (...args: unknown[]) => Promise<void>;
 
+const note = (message: string) => process.stderr.write(`orc: ${message}\n`);
 const remoteNote = (_ok: boolean, message: string) => process.stderr.write(`orc: ${message}\n`);
 
 /** An AbortSignal fired by SIGINT or SIGTERM, so a waiter leaves its queue ticket behind cleanly. */
@@ -39,7 +40,7 @@ export async function waitForNext(orc: Orc, ws: string, agent: string, opts: { l
   const { nextTaskWaiting } = await import('../ops/wait.js');
   const stop = stopSignal();
   try {
-    return await nextTaskWaiting(orc, ws, agent, { leaseMs: opts.lease, timeoutMs, signal: stop.signal, onRemote: remoteNote });
+    return await nextTaskWaiting(orc, ws, agent, { leaseMs: opts.lease, timeoutMs, signal: stop.signal, onRemote: remoteNote, onWaiting: note });
   } finally {
     stop.dispose();
   }
@@ -51,7 +52,7 @@ export async function waitForLock(orc: Orc, resource: string, agent: string, opt
   const { acquireLockWaiting } = await import('../ops/wait.js');
   const stop = stopSignal();
   try {
-    return await acquireLockWaiting(orc, resource, agent, opts.ttl, { timeoutMs, signal: stop.signal, onRemote: remoteNote });
+    return await acquireLockWaiting(orc, resource, agent, opts.ttl, { timeoutMs, signal: stop.signal, onRemote: remoteNote, onWaiting: note });
   } finally {
     stop.dispose();
   }

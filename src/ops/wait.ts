@@ -25,6 +25,8 @@ export interface WaitOptions {
   signal?: AbortSignal;
   /** Told once when the remote becomes unreachable and once when it is back. */
   onRemote?: (reachable: boolean, message: string) => void;
+  /** Told once, when the first attempt found nothing and the wait begins. */
+  onWaiting?: (message: string) => void;
 }
 
 /** How often a waiter with a remote fetches, and the slowest it backs off to while the remote is down. */
@@ -170,6 +172,7 @@ export async function nextTaskWaiting(orc: Orc, workstream: string, agent: strin
   checkName('workstream', workstream);
   const deadline = opts.timeoutMs == null ? null : Date.now() + opts.timeoutMs;
   const waker = new Waker(orc, { onRemote: opts.onRemote });
+  let told = false;
   try {
     for (;;) {
       const task = await orc.getNextTask(workstream, agent, { leaseMs: opts.leaseMs });
@@ -177,6 +180,8 @@ export async function nextTaskWaiting(orc: Orc, workstream: string, agent: strin
       if ((deadline !== null && Date.now() >= deadline) || opts.signal?.aborted) return null;
       // +5 ms: the op's clock must see the lease as ended, not ending.
       const lease = nextLeaseExpiry(orc, workstream);
+      if (!told) opts.onWaiting?.(`waiting for a claimable task in ${workstream}`);
+      told = true;
       await waker.wait(earliest(lease === null ? null : lease + 5, deadline), opts.signal);
     }
   } finally {
@@ -263,9 +268,11 @@ export async function acquireLockWaiting(orc: Orc, resource: string, agent: stri
   const drop = () => fs.rmSync(ticket.file, { force: true });
   process.once('exit', drop);
   const waker = new Waker(orc, { dirs: [dir], onRemote: opts.onRemote });
+  let told = false;
   try {
     for (;;) {
       let at: number | null;
+      let why: string;
       if (atHead(dir, ticket)) {
         try {
           return await orc.acquireLock(resource, agent, ttl);
@@ -273,11 +280,15 @@ export async function acquireLockWaiting(orc: Orc, resource: string, agent: stri
           if (!(e instanceof OrcError) || e.code !== 'CONFLICT') throw e;
           const exp = Date.parse(String((e.data as { expires_at?: string } | undefined)?.expires_at ?? ''));
           at = Number.isFinite(exp) ? exp + 5 : null;
+          why = `held by ${String((e.data as { holder?: string }).holder ?? 'another agent')}`;
         }
       } else {
         at = Date.now() + QUEUE_RECHECK_MS;
+        why = 'behind earlier waiters on this host';
       }
       if ((deadline !== null && Date.now() >= deadline) || opts.signal?.aborted) return null;
+      if (!told) opts.onWaiting?.(`waiting for lock "${resource}" (${why}; ticket ${ticket.seq})`);
+      told = true;
       await waker.wait(earliest(at, deadline), opts.signal);
     }
   } finally {
