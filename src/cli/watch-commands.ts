@@ -86,7 +86,7 @@ export function registerWatchCommand(program: Command, act: Act): void {
             }
           },
         });
-        if (!g.json) process.stderr.write(`orc: watching ${orc.branch}${orc.remote ? ` and ${orc.remote.remote}` : ''}; Ctrl-C stops\n`);
+        process.stderr.write(`orc: watching ${orc.branch}${orc.remote ? ` and ${orc.remote.remote}` : ''}; Ctrl-C stops\n`);
         try {
           while (!stop.signal.aborted) await waker.wait(null, stop.signal);
         } finally {

@@ -4,56 +4,15 @@
  * for 3 tasks exactly 3 claim; `lock acquire --wait` serves one host's
  * waiters in the order they came, skipping a killed one.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ORC_BIN, cleanup, orc, testEnv, tmpRepo } from '../helpers.js';
+import { cleanup, orc, tmpRepo } from '../helpers.js';
+import { start, stopAll, type Proc } from './procs.js';
 import { commitCount, ok } from './util.js';
 
 afterAll(cleanup);
-
-interface Proc {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  /** Resolves once stderr matches (bounded by the test's timeout). */
-  saw: (re: RegExp) => Promise<void>;
-  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
-}
-
-const live: ChildProcess[] = [];
-afterAll(() => {
-  for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
-
-export function start(cwd: string, args: string[]): Proc {
-  const child = spawn(process.execPath, [ORC_BIN, ...args], { cwd, env: testEnv() });
-  live.push(child);
-  let out = '';
-  let err = '';
-  const waiters: (() => void)[] = [];
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => {
-    err += d.toString();
-    for (const w of waiters.splice(0)) w();
-  });
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout: out, stderr: err })),
-  );
-  const saw = async (re: RegExp) => {
-    let exited = false;
-    void done.then(() => {
-      exited = true;
-      for (const w of waiters.splice(0)) w();
-    });
-    while (!re.test(err)) {
-      if (exited) throw new Error(`process exited before printing ${re}: ${err}`);
-      await new Promise<void>((r) => waiters.push(r));
-    }
-  };
-  return { child, stdout: () => out, stderr: () => err, saw, done };
-}
+afterAll(stopAll);
 
 describe('t next --wait', () => {
   it('wakes when another process adds a task, and claims it', async () => {
