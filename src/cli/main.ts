@@ -14,6 +14,7 @@ import { registerServeCommands } from './serve-commands.js';
 import { registerDemoCommands } from './demo-commands.js';
 import { registerRunnerCommands, registerTaskAfter, type RunnerCommand } from './runner-commands.js';
 import { registerWatchCommand } from './watch-commands.js';
+import { LIST_COMMANDS, commandPath, selectFields } from './list-fields.js';
 import { registerAgentUse, registerMcpCommand, registerPrimeCommand, registerSetupCommand } from './agentdoor-commands.js';
 
 interface Globals {
@@ -147,15 +148,21 @@ export function buildProgram(argv?: string[]): Command {
           else o.print(task.id);
         }),
       );
-    t.command('list <workstream>')
-      .description('tasks of a workstream, best first')
+    t.command('list [workstream]')
+      .description('tasks of a workstream (or of all, with --all, --mine or --agent), best first')
       .addOption(new Option('--status <status>', 'only tasks with this status').choices(['pending', 'in_progress', 'done', 'failed']))
+      .option('--mine', "only the acting agent's tasks (across workstreams unless one is named)")
+      .option('--agent <name>', "only this agent's tasks (across workstreams unless one is named)")
+      .option('--all', 'every workstream')
       .action(
-        act(async (orc, g, wsName: string, opts: { status?: 'pending' | 'in_progress' | 'done' | 'failed' }) => {
+        act(async (orc, g, wsName: string | undefined, opts: { status?: 'pending' | 'in_progress' | 'done' | 'failed'; mine?: boolean; agent?: string; all?: boolean }, cmd?: Command) => {
           const o = await out();
-          const list = await orc.listTasks(wsName, { status: opts.status });
+          // --agent here filters; --mine means the agent named the usual way (before the command, ORC_AGENT, git config).
+          const own = (cmd?.opts() ?? opts) as typeof opts;
+          const { selectTasks, tasksAcrossText } = await import('./task-list.js');
+          const list = await selectTasks(orc, wsName, own, orc.agent);
           if (g.json) o.printJson(list);
-          else o.print(o.tasksText(list, new Date()));
+          else o.print(tasksAcrossText(list, new Date(), !wsName));
         }),
       );
     t.command('show <workstream> <id>')
@@ -446,6 +453,7 @@ export function buildProgram(argv?: string[]): Command {
 
   addGlobalsToLeaves(program);
   oneLineErrors(program);
+  program.hook('preAction', (_p, leaf) => selectFields(leaf.opts().json));
   return program;
 }
 
@@ -462,6 +470,7 @@ function addGlobalsToLeaves(cmd: Command): void {
       continue;
     }
     const has = (flag: string) => sub.options.some((o) => o.long === flag);
+    if (!has('--json') && LIST_COMMANDS.has(commandPath(sub))) sub.option('--json [fields]', 'machine output: one JSON value on stdout; FIELDS (id,title,…) keeps only those');
     if (!has('--json')) sub.option('--json', 'machine output: one JSON value on stdout');
     if (!has('--repo')) sub.option('--repo <path>', 'the coordination repo');
     if (!has('--agent')) sub.option('--agent <name>', 'the acting agent');
