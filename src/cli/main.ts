@@ -15,6 +15,8 @@ import { registerDemoCommands } from './demo-commands.js';
 import { registerRunnerCommands, registerTaskAfter, type RunnerCommand } from './runner-commands.js';
 import { registerWatchCommand } from './watch-commands.js';
 import { LIST_COMMANDS, commandPath, selectFields } from './list-fields.js';
+import { registerHelpCommands } from './completion.js';
+import { addExamples } from './help-examples.js';
 import { registerAgentUse, registerMcpCommand, registerPrimeCommand, registerSetupCommand } from './agentdoor-commands.js';
 
 interface Globals {
@@ -450,6 +452,8 @@ export function buildProgram(argv?: string[]): Command {
   const only = groups.find(([names]) => wanted !== undefined && names.includes(wanted));
   if (only) only[1]();
   else for (const [, register] of groups) register();
+  registerHelpCommands(program);
+  addExamples(program);
 
   addGlobalsToLeaves(program);
   oneLineErrors(program);
