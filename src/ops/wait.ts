@@ -32,6 +32,13 @@ export interface WaitOptions {
 /** How often a waiter with a remote fetches, and the slowest it backs off to while the remote is down. */
 export const REMOTE_FETCH_MS = 2000;
 const REMOTE_BACKOFF_MAX_MS = 30_000;
+/**
+ * With a remote, after a grant to one of this host's waiters ends, this
+ * host's next waiter holds back this long, so that the waiters of other
+ * hosts (which learn of the release on their next fetch) get the lock first
+ * if they want it: hosts take turns, none starves.
+ */
+export const HOST_HANDOFF_MS = REMOTE_FETCH_MS + 1500;
 /** A waiter behind another re-checks that the one ahead is still alive this often (a dead pid leaves its ticket). */
 const QUEUE_RECHECK_MS = 1000;
 
@@ -253,12 +260,29 @@ function atHead(dir: string, mine: Ticket): boolean {
   return true;
 }
 
+/** Ms this host's head waiter should still hold back: the lock's last grant went to this host's waiters and ended just now. */
+function handoffDelay(orc: Orc, resource: string, grantFile: string): number {
+  if (!orc.remote) return 0;
+  let mine: string;
+  try {
+    mine = fs.readFileSync(grantFile, 'utf8').trim();
+  } catch {
+    return 0;
+  }
+  const tip = decidingTip(orc);
+  const rec = tip ? S.getLockRecord(orc.store.snapshot(tip), resource) : null;
+  if (!rec || String(rec.token) !== mine || S.lockIsActive(rec, orc.now())) return 0;
+  const ended = Date.parse(rec.released_at ?? rec.expires_at);
+  return Number.isFinite(ended) ? Math.max(0, ended + HOST_HANDOFF_MS - orc.now().getTime()) : 0;
+}
+
 /**
  * `orc lock acquire RES --wait`: the host's waiters queue by ticket (first
  * come, first served); the one at the head retries the ordinary
  * `lock.acquire` whenever the branch moves or the holder's lock expires.
- * Across hosts the heads race by compare-and-swap at the remote. The grant
- * is the usual lock, with its fencing token. Null on timeout.
+ * Across hosts the heads race by compare-and-swap at the remote, and a host
+ * whose waiter just had the lock lets the others go first (HOST_HANDOFF_MS).
+ * The grant is the usual lock, with its fencing token. Null on timeout.
  */
 export async function acquireLockWaiting(orc: Orc, resource: string, agent: string, ttl: number | string | undefined, opts: WaitOptions = {}): Promise<Lock | null> {
   checkResource(resource);
@@ -273,9 +297,15 @@ export async function acquireLockWaiting(orc: Orc, resource: string, agent: stri
     for (;;) {
       let at: number | null;
       let why: string;
-      if (atHead(dir, ticket)) {
+      const hold = atHead(dir, ticket) ? handoffDelay(orc, resource, path.join(dir, 'granted')) : 0;
+      if (hold > 0) {
+        at = Date.now() + hold;
+        why = 'letting waiters on other hosts go first';
+      } else if (atHead(dir, ticket)) {
         try {
-          return await orc.acquireLock(resource, agent, ttl);
+          const lock = await orc.acquireLock(resource, agent, ttl);
+          if (orc.remote) fs.writeFileSync(path.join(dir, 'granted'), String(lock.token));
+          return lock;
         } catch (e) {
           if (!(e instanceof OrcError) || e.code !== 'CONFLICT') throw e;
           const exp = Date.parse(String((e.data as { expires_at?: string } | undefined)?.expires_at ?? ''));

@@ -92,6 +92,28 @@ describe('across hosts, through the remote', () => {
   }, 90_000);
 });
 
+describe('lock waiters across hosts', () => {
+  it('hosts take turns: after a grant to host a\'s waiter, host b\'s waiter goes first, then a\'s', async () => {
+    const { bare } = bareRemote();
+    const a = cloneSeeded(bare);
+    const b = cloneHost(fileUrl(bare), 'b');
+    // a's first waiter gets the free lock: that grant is a's turn.
+    const first = await start(a, ['lock', 'acquire', 'deploy', 'a0', '--wait', '--timeout', '60', '--json']).done;
+    expect(JSON.parse(first.stdout)).toMatchObject({ agent: 'a0', token: 1 });
+    const wa = start(a, ['lock', 'acquire', 'deploy', 'a1', '--wait', '--timeout', '60', '--json']);
+    await wa.saw(/waiting for lock/);
+    const wb = start(b, ['lock', 'acquire', 'deploy', 'b1', '--wait', '--timeout', '60', '--json']);
+    await wb.saw(/waiting for lock/);
+    orcOk(a, ['lock', 'release', 'deploy', 'a0']);
+    const rb = await wb.done;
+    expect(JSON.parse(rb.stdout)).toMatchObject({ agent: 'b1', token: 2 });
+    expect(wa.child.exitCode).toBeNull();
+    orcOk(b, ['lock', 'release', 'deploy', 'b1']);
+    const ra = await wa.done;
+    expect(JSON.parse(ra.stdout)).toMatchObject({ agent: 'a1', token: 3 });
+  }, 90_000);
+});
+
 /** Host a: a clone with the workstream created and published, so host b's clone sees it. */
 function cloneSeeded(bare: string): string {
   const a = cloneHost(fileUrl(bare), 'a');
