@@ -99,15 +99,15 @@ export async function serverBench({ repo, env = childEnv(), cli, node = process.
   const orc = await open({ repo, agent: 'bench' });
   try {
     progress('server: GET /api/status warm');
-    const first = await get(`${srv.base}/status`);
+    const first = await get(`${srv.base}/status?tasks=0`);
     const warm = [];
-    for (let i = 0; i < C.warmRuns; i++) warm.push(await get(`${srv.base}/status`));
+    for (let i = 0; i < C.warmRuns; i++) warm.push(await get(`${srv.base}/status?tasks=0`));
 
     progress('server: GET /api/status after a commit (cold)');
     const cold = [];
     for (let i = 0; i < C.coldRuns; i++) {
       await orc.logEvent('bench_cold', { i });
-      cold.push(await get(`${srv.base}/status`));
+      cold.push(await get(`${srv.base}/status?tasks=0`));
     }
 
     progress('server: commit to SSE message');

@@ -194,7 +194,8 @@ async function load() {
 }
 
 async function read(all, only) {
-  const status = await api.get('/status');
+  // Tasks come per open workstream below, not with every status read (10,000 tasks would travel each time).
+  const status = await api.get('/status?tasks=0');
   state.status = status;
   state.tip = status.commit;
   lastSeen = status.commit;
@@ -614,7 +615,8 @@ function taskActions(wsName, t, compact) {
 async function claimNext(wsName) {
   try {
     const t = await api.post(`/workstreams/${seg(wsName)}/next`, { agent: actor() });
-    if (t) toast(`claimed “${t.title}” as ${t.assigned_to}`);
+    // Nothing claimable answers 200 {message} (the original's answer), a task has an id.
+    if (t && t.id) toast(`claimed “${t.title}” as ${t.assigned_to}`);
     else toast(`nothing ready to claim in ${wsName}`, 'warn');
     void refresh();
   } catch (e) {
@@ -762,9 +764,12 @@ function renderTask() {
   const caret = [result.selectionStart, result.selectionEnd];
   result.dataset.task = d.key;
   const complete = (failed) => act(failed ? `marked “${t.title}” failed` : `completed “${t.title}”`, () => api.post(`${path}/complete`, { agent: actor(), result: result.value || undefined, failed }));
+  // A dependency is ID (this workstream) or WS/ID (another one's: linked there, its status read on its page).
   const taskLink = (id) => {
-    const x = byId.get(id);
-    return h('li', null, x ? badge(x.status) : null, ' ', h('a', { href: taskHref(r.ws, id) }, x ? x.title : id), h('span', { class: 'mono small muted' }, ` ${id}`));
+    const at = id.indexOf('/');
+    const x = at < 0 ? byId.get(id) : undefined;
+    const href = at < 0 ? taskHref(r.ws, id) : taskHref(id.slice(0, at), id.slice(at + 1));
+    return h('li', null, x ? badge(x.status) : null, ' ', h('a', { href }, x ? x.title : id), h('span', { class: 'mono small muted' }, ` ${id}`));
   };
   fill(
     root,

@@ -131,16 +131,16 @@ export function buildProgram(argv?: string[]): Command {
     const t = program.command('t').alias('task').description('tasks');
     t.command('add <workstream> <title> [description] [priority]')
       .description('add a task; prints its id')
-      .option('--estimate <n>', 'an estimate, in your unit')
+      .option('--estimate <n>', 'an estimate: a whole number in your unit, or text such as 2h')
       .option('--resource <name>', 'a resource it touches: lock name, path or glob (repeatable)', collect)
-      .option('--after <id>', 'a task it waits for (repeatable)', collect)
+      .option('--after <id>', 'a task it waits for: ID in this workstream, WS/ID in another (repeatable)', collect)
       .option('--kb <topic>', 'a knowledge topic that matters to it (repeatable)', collect)
       .option('--id <id>', 'choose the id instead of generating one')
       .action(
         act(async (orc, g, wsName: string, title: string, description?: string, priority?: string, opts?: { estimate?: string; resource?: string[]; after?: string[]; kb?: string[]; id?: string }) => {
           const task = await orc.addTask(wsName, title, description, priority, {
             id: opts?.id,
-            estimate: opts?.estimate === undefined ? null : (opts.estimate as unknown as number),
+            estimate: opts?.estimate ?? null,
             resources: opts?.resource,
             after: opts?.after,
             kb: opts?.kb,
@@ -247,13 +247,17 @@ export function buildProgram(argv?: string[]): Command {
         }),
       );
     a.command('heartbeat [id]')
-      .description("record that an agent is alive; extends its claims' leases")
+      .description("record that an agent is alive; extends its claims' leases and its locks; exit 1 if a claim was taken from it since the last one")
       .action(
         act(async (orc, g, id?: string) => {
           const agent = await orc.heartbeat(needAgent(orc, id));
           const o = await out();
           if (g.json) o.printJson(agent);
           else o.print(`heartbeat ${agent.id} at ${agent.last_heartbeat}`);
+          if (!agent.lost.length) return 0;
+          const what = agent.lost.map((l) => `${l.workstream}/${l.id} (${l.action === 'taken_over' ? 'taken over' : l.action} by ${l.by} at ${l.at})`);
+          process.stderr.write(`orc: ${agent.id} lost ${what.length === 1 ? 'its claim of' : `${what.length} claims:`} ${what.join(', ')}; stop working on ${what.length === 1 ? 'it' : 'them'}\n`);
+          return 1;
         }),
       );
     a.command('list')
@@ -273,14 +277,15 @@ export function buildProgram(argv?: string[]): Command {
     const lock = program.command('lock').description('locks on named resources, with TTL and fencing tokens');
     lock
       .command('acquire <resource> [agent]')
-      .description('acquire (or renew) a lock; exit 1 if another agent holds it')
-      .option('--ttl <duration>', 'time to live: 60s, 5m or ms (default 60s)')
+      .description('acquire (or renew) a lock; exit 1 if another agent holds an overlapping one or runs a task with an overlapping resource')
+      .option('--ttl <duration>', 'time to live: 60s, 5m or ms (default 60s); heartbeats extend it')
+      .option('--task <ws/id>', 'the task it is for: released when that task completes or fails')
       .option('--wait', 'if another agent holds it, queue (first come, first served on this host) until it is free')
       .option('--timeout <seconds>', 'with --wait: give up after this long (exit 1); 30, 90s, 10m')
       .action(
-        act(async (orc, g, resource: string, agent: string | undefined, opts: { ttl?: string; wait?: boolean; timeout?: string }) => {
+        act(async (orc, g, resource: string, agent: string | undefined, opts: { ttl?: string; task?: string; wait?: boolean; timeout?: string }) => {
           const who = needAgent(orc, agent);
-          const l = opts.wait ? await (await import('./watch-commands.js')).waitForLock(orc, resource, who, opts) : await orc.acquireLock(resource, who, opts.ttl);
+          const l = opts.wait ? await (await import('./watch-commands.js')).waitForLock(orc, resource, who, opts) : await orc.acquireLock(resource, who, opts.ttl, { task: opts.task });
           if (!l) {
             process.stderr.write(`orc: lock "${resource}" still held when the wait ended; see \`orc lock list\`\n`);
             return 1;
@@ -348,7 +353,7 @@ export function buildProgram(argv?: string[]): Command {
           const list = await orc.listKnowledge();
           const o = await out();
           if (g.json) o.printJson(list);
-          else if (list.length) o.print(list.join('\n'));
+          else if (list.length) o.print(o.linesText(list));
         }),
       );
     kb.command('rm <topic>')
@@ -398,7 +403,8 @@ export function buildProgram(argv?: string[]): Command {
               throw invalid(`event data is not JSON: ${data.slice(0, 60)}; give an object like '{"env":"prod"}'`);
             }
           }
-          const r = await orc.logEvent(action, parsed);
+          // Straight to the op: parsed JSON that is a string must be refused as data, not read as logEvent(agent, action).
+          const r = (await orc.run<{ action: string }>('event.log', { action, data: parsed })).result;
           const o = await out();
           if (g.json) o.printJson(r);
           else o.print(`logged ${r.action}`);

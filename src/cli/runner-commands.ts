@@ -144,10 +144,10 @@ export function registerRunnerCommands(program: Command, act: Act, only: readonl
   }
 }
 
-/** `orc t after WS ID DEP...`: the task waits for more tasks; a dependency cycle is refused (exit 2). */
+/** `orc t after WS ID DEP...`: the task waits for more tasks (DEP is ID or WS/ID); a dependency cycle is refused (exit 2). */
 export function registerTaskAfter(t: Command, act: Act): void {
   t.command('after <workstream> <id> <deps...>')
-    .description('make a task wait for other tasks of its workstream; refuses a dependency cycle')
+    .description('make a task wait for other tasks: ID in its workstream, WS/ID in another; refuses a dependency cycle')
     .action(
       act(async (orc, g, ws: string, id: string, deps: string[]) => {
         const task = await orc.addDependencies(ws, id, deps);

@@ -47,12 +47,12 @@ export async function waitForNext(orc: Orc, ws: string, agent: string, opts: { l
 }
 
 /** `orc lock acquire RES --wait`: the grant (with its fencing token), or null on timeout (or a signal). */
-export async function waitForLock(orc: Orc, resource: string, agent: string, opts: { ttl?: string; timeout?: string }): Promise<Lock | null> {
+export async function waitForLock(orc: Orc, resource: string, agent: string, opts: { ttl?: string; task?: string; timeout?: string }): Promise<Lock | null> {
   const timeoutMs = timeoutOf(opts.timeout);
   const { acquireLockWaiting } = await import('../ops/wait.js');
   const stop = stopSignal();
   try {
-    return await acquireLockWaiting(orc, resource, agent, opts.ttl, { timeoutMs, signal: stop.signal, onRemote: remoteNote, onWaiting: note });
+    return await acquireLockWaiting(orc, resource, agent, opts.ttl, { task: opts.task, timeoutMs, signal: stop.signal, onRemote: remoteNote, onWaiting: note });
   } finally {
     stop.dispose();
   }

@@ -64,17 +64,27 @@ function sortedDirs(s: StateReader, dir: string): string[] {
     .reverse();
 }
 
+/** Larger than any segment orc writes (one more event may pass SEGMENT_MAX_BYTES, an event is bounded by its data limit). */
+export const SEGMENT_READ_MAX = 4 * SEGMENT_MAX_BYTES + 1_048_576;
+
 function parseSegment(s: StateReader, path: string, buf: Buffer): OrcEvent[] {
+  if (buf.length > SEGMENT_READ_MAX) throw corrupt(s, path, `is ${buf.length} bytes, more than an event segment orc writes (${SEGMENT_READ_MAX})`);
   const out: OrcEvent[] = [];
   let n = 0;
   for (const line of buf.toString('utf8').split('\n')) {
     n++;
     if (!line) continue;
+    let ev: unknown;
     try {
-      out.push(JSON.parse(line) as OrcEvent);
+      ev = JSON.parse(line);
     } catch {
       throw corrupt(s, path, `has a line that is not JSON (line ${n})`);
     }
+    const o = ev as Record<string, unknown>;
+    if (typeof ev !== 'object' || ev === null || Array.isArray(ev) || typeof o.ts !== 'string' || typeof o.agent !== 'string' || typeof o.action !== 'string') {
+      throw corrupt(s, path, `has a line that is not an event {ts, agent, action, …} (line ${n})`);
+    }
+    out.push(ev as OrcEvent);
   }
   return out;
 }
@@ -121,4 +131,37 @@ export function queryEvents(s: StateReader, q: EventQuery = {}): OrcEvent[] {
   }
   const all = picked.reverse().flat();
   return Number.isFinite(want) ? all.slice(Math.max(0, all.length - want)) : all;
+}
+
+/**
+ * Every matching event, oldest first, read one day at a time: the whole log
+ * in the memory of one day's segments (GET /api/events with no `last`).
+ */
+export function* eachEvent(s: StateReader, q: Omit<EventQuery, 'last'> = {}): Generator<OrcEvent> {
+  const sinceMs = q.since ? Date.parse(q.since) : NaN;
+  const sinceDay = Number.isFinite(sinceMs) ? new Date(sinceMs).toISOString().slice(0, 10) : '';
+  const up = (dir: string) => sortedDirs(s, dir).reverse();
+  for (const y of up('events')) {
+    for (const m of up(`events/${y}`)) {
+      for (const d of up(`events/${y}/${m}`)) {
+        if (sinceDay && `${y}-${m}-${d}` < sinceDay) continue;
+        const dir = `events/${y}/${m}/${d}`;
+        const day: OrcEvent[] = [];
+        for (const e of s.list(dir)) {
+          if (e.dir || !e.name.endsWith('.jsonl')) continue;
+          const buf = s.read(`${dir}/${e.name}`);
+          if (buf) day.push(...parseSegment(s, `${dir}/${e.name}`, buf));
+        }
+        day.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+        for (const ev of day) {
+          if (q.agent && ev.agent !== q.agent) continue;
+          if (q.action && ev.action !== q.action) continue;
+          if (q.exclude && q.exclude.includes(ev.action)) continue;
+          if (q.workstream && ev.workstream !== q.workstream) continue;
+          if (Number.isFinite(sinceMs) && Date.parse(ev.ts) < sinceMs) continue;
+          yield ev;
+        }
+      }
+    }
+  }
 }

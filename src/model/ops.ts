@@ -1,9 +1,11 @@
-import { conflict, invalid, notFound } from '../errors.js';
+import { OrcError, conflict, invalid, notFound } from '../errors.js';
 import * as L from './layout.js';
 import * as S from './state.js';
 import type { StateReader } from './state.js';
-import { DEFAULT_SETTINGS, FORMAT_VERSION, type Agent, type Lock, type LockRecord, type OrcConfigFile, type OrcEvent, type Settings, type Task } from './types.js';
+import { conflictWith, describeHolding, holdings } from './resources.js';
+import { DEFAULT_SETTINGS, FORMAT_VERSION, type Agent, type Lock, type LockRecord, type LostClaim, type OrcConfigFile, type OrcEvent, type Settings, type Task } from './types.js';
 import * as V from './validate.js';
+import { isReservedAction } from './actions.js';
 
 /** What deciding an op yields: the files to change, its event, and what the caller gets back. */
 export interface Decision<R> {
@@ -99,18 +101,20 @@ export const taskAdd = def({
     id: V.checkName('task', r.id),
     title: V.checkLine('title', r.title, V.LIMITS.title),
     description: V.checkText('description', r.description, V.LIMITS.description),
-    priority: r.priority === undefined || r.priority === null || r.priority === '' ? 3 : V.checkPriority(r.priority),
-    estimate: r.estimate === undefined || r.estimate === null || r.estimate === '' ? null : V.checkInt('estimate', r.estimate, 0, 1_000_000),
+    // Unset is decided against the state's settings (default_priority), not here.
+    priority: r.priority === undefined || r.priority === null || r.priority === '' ? null : V.checkPriority(r.priority),
+    estimate: checkEstimate(r.estimate),
     resources: V.checkList('resources', r.resources, V.checkResource),
-    after: V.checkList('dependencies', r.after, (x) => V.checkName('task', x)),
+    after: V.checkList('dependencies', r.after, checkDep),
     kb: V.checkList('knowledge topics', r.kb, V.checkTopic),
   }),
   decide(s, i, ctx) {
     S.requireWorkstream(s, i.workstream);
     if (S.getTask(s, i.workstream, i.id)) throw conflict(`task "${i.id}" already exists in "${i.workstream}"`, { id: i.id });
-    for (const dep of i.after) {
+    const after = [...new Set(i.after.map((d) => ownDep(i.workstream, d)))];
+    for (const dep of after) {
       if (dep === i.id) throw invalid(`task "${i.id}" cannot wait for itself`);
-      S.requireTask(s, i.workstream, dep);
+      requireDep(s, i.workstream, dep);
     }
     const now = iso(ctx.now);
     const task: Task = {
@@ -119,7 +123,7 @@ export const taskAdd = def({
       title: i.title,
       description: i.description,
       status: 'pending',
-      priority: i.priority,
+      priority: i.priority ?? ctx.settings.default_priority ?? V.DEFAULT_TASK_PRIORITY,
       estimate: i.estimate,
       assigned_to: null,
       created_at: now,
@@ -130,12 +134,12 @@ export const taskAdd = def({
       lease_ms: null,
       completed_at: null,
       resources: i.resources,
-      after: i.after,
+      after,
       kb: i.kb,
     };
     return {
       changes: new Map([[L.taskFile(i.workstream, i.id), json(task)]]),
-      event: { action: 'task_created', workstream: i.workstream, task_id: i.id, title: i.title, priority: i.priority },
+      event: { action: 'task_created', workstream: i.workstream, task_id: i.id, title: i.title, priority: task.priority },
       summary: `add task ${i.workstream}/${i.id}: ${i.title}`,
       result: task,
     };
@@ -143,50 +147,107 @@ export const taskAdd = def({
 });
 
 /**
- * A dependency path from `from` to `to` over `after` edges (both ends
- * included), or null. Used to refuse an edge that would close a cycle.
+ * An estimate as the original tool took it: a whole number is kept as a
+ * number (the CLI's "3" too); a number that is not whole or is negative is
+ * refused; any other short one-line text ("2h", "1.5d") is kept as that text.
  */
-function dependencyPath(edges: Map<string, string[]>, from: string, to: string): string[] | null {
+export function checkEstimate(v: unknown): number | string | null {
+  if (v === undefined || v === null || v === '') return null;
+  // Anything that looks like a number must be a whole one in range, as a number would.
+  if (typeof v === 'number' || (typeof v === 'string' && /^\s*[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?\s*$/i.test(v))) return V.checkInt('estimate', v, 0, 1_000_000);
+  if (typeof v !== 'string') throw invalid('estimate must be a whole number or a short text like "2h"');
+  return V.checkLine('estimate', v, 50);
+}
+
+/** A dependency: `ID` (a task of the same workstream) or `WS/ID` (a task of any workstream). */
+export function checkDep(v: unknown): string {
+  if (typeof v === 'string' && v.includes('/')) {
+    const [ws, id, ...more] = v.split('/');
+    if (more.length) throw invalid(`dependency ${JSON.stringify(v)} has more than one '/'; name it ID or WORKSTREAM/ID`);
+    try {
+      return `${V.checkName('workstream', ws)}/${V.checkName('task', id)}`;
+    } catch (e) {
+      if (e instanceof OrcError) throw invalid(`dependency ${JSON.stringify(v)}: ${e.message}`, e.data);
+      throw e;
+    }
+  }
+  return V.checkName('task', v);
+}
+
+/** A dependency as stored: `WS/ID` of the task's own workstream is kept as plain `ID`. */
+const ownDep = (ws: string, dep: string): string => (dep.startsWith(`${ws}/`) ? dep.slice(ws.length + 1) : dep);
+
+/** The workstream and id a stored dependency of a task in `ws` names. */
+export function depTarget(ws: string, dep: string): { workstream: string; id: string } {
+  const at = dep.indexOf('/');
+  return at < 0 ? { workstream: ws, id: dep } : { workstream: dep.slice(0, at), id: dep.slice(at + 1) };
+}
+
+function requireDep(s: StateReader, ws: string, dep: string): Task {
+  const d = depTarget(ws, dep);
+  if (d.workstream !== ws) S.requireWorkstream(s, d.workstream);
+  return S.requireTask(s, d.workstream, d.id);
+}
+
+/**
+ * A dependency path from `from` to `to` over `after` edges (both ends
+ * included, as WS/ID), or null. Tasks are read as the walk reaches them, so
+ * a path may cross workstreams. Used to refuse an edge that would close a cycle.
+ */
+function dependencyPath(edges: (key: string) => string[], from: string, to: string): string[] | null {
   const seen = new Set<string>();
-  const walk = (id: string): string[] | null => {
-    if (id === to) return [id];
-    if (seen.has(id)) return null;
-    seen.add(id);
-    for (const next of edges.get(id) ?? []) {
+  const walk = (key: string): string[] | null => {
+    if (key === to) return [key];
+    if (seen.has(key)) return null;
+    seen.add(key);
+    for (const next of edges(key)) {
       const rest = walk(next);
-      if (rest) return [id, ...rest];
+      if (rest) return [key, ...rest];
     }
     return null;
   };
   return walk(from);
 }
 
-/** `task.depend`: a task waits for more tasks of its workstream; an edge that closes a cycle is refused. */
+/** `task.depend`: a task waits for more tasks (`ID` of its workstream, `WS/ID` of any); an edge that closes a cycle is refused. */
 export const taskDepend = def({
   name: 'task.depend',
   exclusive: false,
   parse: (r) => {
-    const after = V.checkList('dependencies', r.after, (x) => V.checkName('task', x));
+    const after = V.checkList('dependencies', r.after, checkDep);
     if (!after.length) throw invalid('name at least one task to wait for');
     return { workstream: V.checkName('workstream', r.workstream), id: V.checkName('task', r.id), after };
   },
   decide(s, i, ctx): Decision<Task> {
     S.requireWorkstream(s, i.workstream);
     const t = S.requireTask(s, i.workstream, i.id);
-    for (const dep of i.after) {
+    const wanted = [...new Set(i.after.map((d) => ownDep(i.workstream, d)))];
+    for (const dep of wanted) {
       if (dep === i.id) throw invalid(`task "${i.id}" cannot wait for itself`, { id: i.id });
-      S.requireTask(s, i.workstream, dep);
+      requireDep(s, i.workstream, dep);
     }
-    const added = i.after.filter((d) => !(t.after ?? []).includes(d));
+    const added = wanted.filter((d) => !(t.after ?? []).includes(d));
     if (!added.length) return nothing(t, `${i.workstream}/${i.id} already waits for ${i.after.join(', ')}`);
-    const edges = new Map(S.listTasksRaw(s, i.workstream).map((x) => [x.id, x.after ?? []]));
+    // Edges keyed WS/ID, read as the walk reaches them (across workstreams); this task's grow as edges are accepted.
+    const self = `${i.workstream}/${i.id}`;
+    const mine = [...(t.after ?? [])];
+    const keyOf = (ws: string, dep: string) => {
+      const d = depTarget(ws, dep);
+      return `${d.workstream}/${d.id}`;
+    };
+    const edges = (key: string): string[] => {
+      if (key === self) return mine.map((d) => keyOf(i.workstream, d));
+      const k = depTarget('', key);
+      return (S.getTask(s, k.workstream, k.id)?.after ?? []).map((d) => keyOf(k.workstream, d));
+    };
     for (const dep of added) {
-      const back = dependencyPath(edges, dep, i.id);
+      const back = dependencyPath(edges, keyOf(i.workstream, dep), self);
       if (back) {
-        const cycle = [i.id, ...back];
-        throw invalid(`task ${i.workstream}/${i.id} cannot wait for ${dep}: that makes a dependency cycle ${cycle.join(' → ')}`, { workstream: i.workstream, id: i.id, cycle });
+        // Shown as the workstream's own tasks are named: ID here, WS/ID elsewhere.
+        const cycle = [self, ...back].map((k) => ownDep(i.workstream, k));
+        throw invalid(`task ${self} cannot wait for ${dep}: that makes a dependency cycle ${cycle.join(' → ')}`, { workstream: i.workstream, id: i.id, cycle });
       }
-      edges.set(i.id, [...(edges.get(i.id) ?? []), dep]);
+      mine.push(dep);
     }
     const now = iso(ctx.now);
     const task: Task = { ...t, after: [...(t.after ?? []), ...added], updated_at: now };
@@ -199,9 +260,16 @@ export const taskDepend = def({
   },
 });
 
-/** Why a task cannot run yet (a dependency not done), or null when it can. */
-export function blockedBy(t: Task, statusOf: (id: string) => string | undefined): string | null {
-  for (const dep of t.after ?? []) if (statusOf(dep) !== 'done') return dep;
+/**
+ * Why a task cannot run yet (a dependency not done), or null when it can.
+ * `statusOf` answers for its own workstream; a `WS/ID` dependency is read from `s`.
+ */
+export function blockedBy(t: Task, statusOf: (id: string) => string | undefined, s?: StateReader): string | null {
+  for (const dep of t.after ?? []) {
+    const d = depTarget(t.workstream, dep);
+    const status = d.workstream === t.workstream ? statusOf(dep) : s && S.getTask(s, d.workstream, d.id)?.status;
+    if (status !== 'done') return dep;
+  }
   return null;
 }
 
@@ -217,13 +285,49 @@ function claimDecision(s: StateReader, t: Task, agent: string, leaseMs: number, 
       ? { action: 'task_taken_over', ...base, previous_agent: previous }
       : { action: 'task_claimed', ...base, ...(renewed ? { renewed: true } : {}) };
   const verb = previous && !renewed ? `take over (lease of ${previous} expired)` : renewed ? 'renew claim of' : 'claim';
+  const changes = new Map([[L.taskFile(t.workstream, t.id), json(claimed)]]);
+  if (previous && !renewed) changes.set(...lostBy(s, previous, t, { workstream: t.workstream, id: t.id, by: agent, at: now, action: 'taken_over' }));
   return {
-    changes: new Map([[L.taskFile(t.workstream, t.id), json(claimed)]]),
+    changes,
     event,
     summary: `${verb} ${t.workstream}/${t.id} for ${agent}: ${t.title}`,
     result: S.withLease(claimed, S.getAgent(s, agent)),
     actor: agent,
   };
+}
+
+/** Most lost claims an agent file keeps while its agent sends no heartbeat. */
+const MAX_LOST = 100;
+
+/**
+ * The previous owner's agent file with one more lost claim, for its next
+ * heartbeat to report. An owner with no agent file gets one, dated at its
+ * claim of the task (its last known sign of life).
+ */
+function lostBy(s: StateReader, owner: string, t: Task, lost: LostClaim): [string, Buffer] {
+  const old = S.getAgent(s, owner);
+  const since = t.claimed_at ?? lost.at;
+  const a: Agent = old ? { ...old } : { id: owner, type: 'worker', capabilities: [], status: 'active', registered_at: since, last_heartbeat: since };
+  delete a.stale;
+  a.lost = [...(old?.lost ?? []), lost].slice(-MAX_LOST);
+  return [L.agentFile(owner), json(a)];
+}
+
+/** Refuses a claim of `t` by `agent` while one of its resources overlaps what another agent holds. */
+function checkResourcesFree(s: StateReader, t: Task, agent: string, now: Date): void {
+  if (!(t.resources ?? []).length) return;
+  const c = conflictWith(t.resources, holdings(s, now, agent, `${t.workstream}/${t.id}`));
+  if (!c) return;
+  const h = c.held;
+  throw conflict(`task ${t.workstream}/${t.id} needs "${c.mine}", which overlaps ${describeHolding(h)}; pick another with \`orc t next ${t.workstream} ${agent}\` or wait`, {
+    id: t.id,
+    resource: c.mine,
+    holder: h.agent,
+    held_resource: h.resource,
+    expires_at: h.expires_at,
+    ...(h.token !== undefined ? { token: h.token } : {}),
+    ...(h.task ? { task: h.task } : {}),
+  });
 }
 
 function checkClaimable(s: StateReader, t: Task, agent: string, ctx: OpContext): void {
@@ -248,17 +352,23 @@ export const taskClaim = def({
     const t = S.requireTask(s, i.workstream, i.id);
     checkClaimable(s, t, i.agent, ctx);
     if (t.after?.length) {
-      const dep = blockedBy(t, (id) => S.getTask(s, i.workstream, id)?.status);
+      const dep = blockedBy(t, (id) => S.getTask(s, i.workstream, id)?.status, s);
       if (dep) throw conflict(`task ${i.workstream}/${i.id} waits for ${dep}, which is not done yet`, { id: i.id, waiting_for: dep });
     }
+    checkResourcesFree(s, t, i.agent, ctx.now);
     return claimDecision(s, t, i.agent, i.lease_ms ?? ctx.settings.lease_ms, ctx);
   },
 });
 
-/** The tasks `next` could claim now, best first: pending or lease-expired, with every dependency done. */
-export function claimable(s: StateReader, ws: string, now: Date): Task[] {
+/**
+ * The tasks `next` could claim now, best first: pending or lease-expired,
+ * with every dependency done; for `agent`, also none of whose resources
+ * overlaps what another agent holds (a live lock or a running task's).
+ */
+export function claimable(s: StateReader, ws: string, now: Date, agent?: string): Task[] {
   const tasks = S.listTasksRaw(s, ws);
   const status = new Map(tasks.map((t) => [t.id, t.status]));
+  let held: ReturnType<typeof holdings> | undefined;
   const agents = new Map<string, Agent | null>();
   const owner = (id: string) => {
     if (!agents.has(id)) agents.set(id, S.getAgent(s, id));
@@ -271,7 +381,8 @@ export function claimable(s: StateReader, ws: string, now: Date): Task[] {
       const exp = S.leaseExpiry(t, t.assigned_to ? owner(t.assigned_to) : null);
       return exp !== null && exp <= now.getTime();
     })
-    .filter((t) => blockedBy(t, (id) => status.get(id)) === null)
+    .filter((t) => blockedBy(t, (id) => status.get(id), s) === null)
+    .filter((t) => agent === undefined || !(t.resources ?? []).length || !conflictWith(t.resources, (held ??= holdings(s, now, agent)).filter((h) => h.task !== `${ws}/${t.id}`)))
     .sort(S.byPriority);
 }
 
@@ -281,7 +392,7 @@ export const taskNext = def({
   parse: (r) => ({ workstream: V.checkName('workstream', r.workstream), ...claimInput(r) }),
   decide(s, i, ctx): Decision<Task | null> {
     S.requireWorkstream(s, i.workstream);
-    const best = claimable(s, i.workstream, ctx.now)[0];
+    const best = claimable(s, i.workstream, ctx.now, i.agent)[0];
     if (!best) return nothing(null, `no claimable task in ${i.workstream}`);
     return claimDecision(s, best, i.agent, i.lease_ms ?? ctx.settings.lease_ms, ctx);
   },
@@ -302,20 +413,44 @@ export const taskComplete = def({
     S.requireWorkstream(s, i.workstream);
     const t = S.requireTask(s, i.workstream, i.id);
     if (t.status === 'done' || t.status === 'failed') throw conflict(`task ${i.workstream}/${i.id} is already ${t.status}`, { id: i.id, status: t.status });
-    if (i.agent && t.status === 'in_progress' && t.assigned_to && t.assigned_to !== i.agent && S.leaseLive(t, s, ctx.now)) {
-      throw conflict(`task ${i.workstream}/${i.id} is claimed by ${t.assigned_to}, not ${i.agent}; only its owner can complete it while the lease runs`, { id: i.id, assigned_to: t.assigned_to });
+    const owner = t.status === 'in_progress' ? t.assigned_to : null;
+    if (i.agent && owner && owner !== i.agent && S.leaseLive(t, s, ctx.now)) {
+      throw conflict(`task ${i.workstream}/${i.id} is claimed by ${owner}, not ${i.agent}; only its owner can complete it while the lease runs`, { id: i.id, assigned_to: owner });
     }
+    // No agent named: the operator, who may finish any task; over an owner's claim that is recorded, never silent.
+    // (The original's main loop completes for its sub-agents: through git-orc/compat that is this case, by its agent.)
+    const overrode = owner && owner !== (i.agent ?? ctx.actor) ? owner : null;
+    const by = i.agent ?? (ctx.actor === 'system' ? 'operator' : ctx.actor);
+    const actor = i.agent ?? ctx.actor;
     const now = iso(ctx.now);
     const status = i.failed ? ('failed' as const) : ('done' as const);
-    const by = i.agent ?? t.assigned_to ?? ctx.actor;
-    const done: Task = { ...t, status, result: i.result || null, completed_at: now, updated_at: now, assigned_to: t.assigned_to ?? by };
+    const done: Task = { ...t, status, result: i.result || null, completed_at: now, updated_at: now, assigned_to: t.assigned_to ?? actor };
     delete done.lease_expires_at;
+    const changes = new Map([[L.taskFile(i.workstream, i.id), json(done)]]);
+    if (overrode) changes.set(...lostBy(s, overrode, t, { workstream: i.workstream, id: i.id, by, at: now, action: i.failed ? 'failed' : 'completed' }));
+    // Locks taken for this task (`lock acquire RES --task WS/ID`) end with it, in this commit.
+    const key = `${i.workstream}/${i.id}`;
+    const released: string[] = [];
+    for (const l of S.listLockRecords(s)) {
+      if (l.task !== key || l.released_at) continue;
+      changes.set(L.lockFile(l.resource), json({ ...l, released_at: now }));
+      released.push(l.resource);
+    }
+    released.sort();
     return {
-      changes: new Map([[L.taskFile(i.workstream, i.id), json(done)]]),
-      event: { action: i.failed ? 'task_failed' : 'task_completed', workstream: i.workstream, task_id: i.id, title: t.title, result: i.result || null },
-      summary: `${i.failed ? 'fail' : 'complete'} ${i.workstream}/${i.id}: ${t.title}`,
-      result: done,
-      actor: by,
+      changes,
+      event: {
+        action: i.failed ? 'task_failed' : 'task_completed',
+        workstream: i.workstream,
+        task_id: i.id,
+        title: t.title,
+        result: i.result || null,
+        ...(overrode ? { overrode, on_behalf_of: overrode, by } : {}),
+        ...(released.length ? { released_locks: released } : {}),
+      },
+      summary: `${i.failed ? 'fail' : 'complete'} ${i.workstream}/${i.id}${overrode ? ` over ${overrode}'s claim, by ${by}` : ''}: ${t.title}`,
+      result: overrode ? { ...done, overrode, by } : done,
+      actor,
     };
   },
 });
@@ -353,12 +488,15 @@ export const taskReopen = def({
 
 // ---------------------------------------------------------------- agents
 
+/** The type of an agent registered without one, as in the original tool. */
+export const DEFAULT_AGENT_TYPE = 'general';
+
 export const agentRegister = def({
   name: 'agent.register',
   exclusive: false,
   parse: (r) => ({
     id: V.checkName('agent', r.id),
-    type: r.type === undefined || r.type === null || r.type === '' ? 'worker' : V.checkName('agent type', r.type),
+    type: r.type === undefined || r.type === null || r.type === '' ? DEFAULT_AGENT_TYPE : V.checkAgentType(r.type),
     capabilities: V.checkList('capabilities', r.capabilities, (x) => V.checkName('capability', x)),
   }),
   decide(s, i, ctx) {
@@ -383,19 +521,31 @@ export const agentHeartbeat = def({
     const now = iso(ctx.now);
     const old = S.getAgent(s, i.id);
     // An agent that never registered still gets its leases extended: it is registered on its first heartbeat.
-    const agent: Agent = old ? { ...old, last_heartbeat: now } : { id: i.id, type: 'worker', capabilities: [], status: 'active', registered_at: now, last_heartbeat: now };
+    const agent: Agent = old ? { ...old, last_heartbeat: now } : { id: i.id, type: DEFAULT_AGENT_TYPE, capabilities: [], status: 'active', registered_at: now, last_heartbeat: now };
     delete agent.stale;
+    // Claims lost since the last heartbeat are reported now and kept one round more (a heartbeat
+    // published through a remote is decided again there, and the caller reads them back after it).
+    const lost = (old?.lost ?? []).filter((l) => !old || l.at > old.last_heartbeat);
+    if (lost.length) agent.lost = lost;
+    else delete agent.lost;
     return {
       changes: new Map([[L.agentFile(i.id), json(agent)]]),
-      event: { action: 'agent_heartbeat', agent_id: i.id, ...(old ? {} : { registered: true }) },
-      summary: `heartbeat of ${i.id}`,
-      result: agent,
+      event: { action: 'agent_heartbeat', agent_id: i.id, ...(old ? {} : { registered: true }), ...(lost.length ? { lost: lost.map((l) => ({ workstream: l.workstream, id: l.id, by: l.by })) } : {}) },
+      summary: `heartbeat of ${i.id}${lost.length ? ` (${lost.length} claim${lost.length === 1 ? '' : 's'} lost)` : ''}`,
+      result: { ...agent, lost },
       actor: i.id,
     };
   },
 });
 
 // ---------------------------------------------------------------- locks
+
+/** A task named as `WS/ID`, as `lock acquire --task` takes it. */
+function checkTaskRef(v: unknown): string {
+  const parts = typeof v === 'string' ? v.split('/') : [];
+  if (parts.length !== 2) throw invalid(`task ${JSON.stringify(v)} is not WS/ID; name the task a lock is for as its workstream and id, like api/t1`);
+  return `${V.checkName('workstream', parts[0])}/${V.checkName('task', parts[1])}`;
+}
 
 export const lockAcquire = def({
   name: 'lock.acquire',
@@ -404,12 +554,37 @@ export const lockAcquire = def({
     resource: V.checkResource(r.resource),
     agent: V.checkName('agent', r.agent),
     ttl_ms: r.ttl_ms === undefined || r.ttl_ms === null || r.ttl_ms === '' ? null : V.checkDuration('ttl', r.ttl_ms),
+    task: r.task === undefined || r.task === null || r.task === '' ? null : checkTaskRef(r.task),
   }),
   decide(s, i, ctx): Decision<Lock> {
     const old = S.getLockRecord(s, i.resource);
-    const active = old !== null && S.lockIsActive(old, ctx.now);
+    const holder = old ? S.getAgent(s, old.agent) : null;
+    const active = old !== null && S.lockLive(s, old, ctx.now, holder);
     if (active && old.agent !== i.agent) {
-      throw conflict(`lock "${i.resource}" is held by ${old.agent} until ${old.expires_at} (token ${old.token}); wait or ask ${old.agent} to release it`, { resource: i.resource, holder: old.agent, expires_at: old.expires_at });
+      const until = S.publicLock(old, holder).expires_at;
+      throw conflict(`lock "${i.resource}" is held by ${old.agent} until ${until} (token ${old.token}); wait or ask ${old.agent} to release it`, { resource: i.resource, holder: old.agent, expires_at: until, token: old.token });
+    }
+    // One overlap rule for every resource: a path, a glob or a name held by another agent, as a lock or by a running task.
+    const clash = conflictWith([i.resource], holdings(s, ctx.now, i.agent).filter((h) => !(h.kind === 'lock' && h.resource === i.resource)));
+    if (clash) {
+      const h = clash.held;
+      throw conflict(`lock "${i.resource}" overlaps ${describeHolding(h)}; wait or ask ${h.agent} to ${h.kind === 'lock' ? 'release it' : 'finish it'}`, {
+        resource: i.resource,
+        holder: h.agent,
+        held_resource: h.resource,
+        expires_at: h.expires_at,
+        ...(h.token !== undefined ? { token: h.token } : {}),
+        ...(h.task ? { task: h.task } : {}),
+      });
+    }
+    if (i.task) {
+      const [ws, id] = i.task.split('/') as [string, string];
+      S.requireWorkstream(s, ws);
+      const t = S.requireTask(s, ws, id);
+      if (t.status === 'done' || t.status === 'failed') throw conflict(`task ${i.task} is ${t.status}; a lock for it would never be released by it`, { task: i.task, status: t.status });
+      if (t.status === 'in_progress' && t.assigned_to !== i.agent && S.leaseLive(t, s, ctx.now)) {
+        throw conflict(`task ${i.task} is claimed by ${t.assigned_to}, not ${i.agent}; take locks only for your own tasks`, { task: i.task, assigned_to: t.assigned_to });
+      }
     }
     const ttl = i.ttl_ms ?? ctx.settings.lock_ttl_ms;
     const now = iso(ctx.now);
@@ -418,11 +593,13 @@ export const lockAcquire = def({
     const rec: LockRecord = renew
       ? { ...old, ttl_ms: ttl, expires_at: expires }
       : { resource: i.resource, agent: i.agent, acquired_at: now, ttl_ms: ttl, expires_at: expires, token: (old?.token ?? 0) + 1, released_at: null };
+    if (i.task) rec.task = i.task;
+    else if (!renew) delete rec.task;
     const takeover = !renew && old && !old.released_at ? { previous_agent: old.agent } : {};
     return {
       changes: new Map([[L.lockFile(i.resource), json(rec)]]),
-      event: { action: renew ? 'lock_renewed' : 'lock_acquired', resource: i.resource, token: rec.token, ttl_ms: ttl, expires_at: expires, ...takeover },
-      summary: `${renew ? 'renew' : 'acquire'} lock ${i.resource} for ${i.agent} (token ${rec.token})`,
+      event: { action: renew ? 'lock_renewed' : 'lock_acquired', resource: i.resource, token: rec.token, ttl_ms: ttl, expires_at: expires, ...takeover, ...(rec.task ? { task: rec.task } : {}) },
+      summary: `${renew ? 'renew' : 'acquire'} lock ${i.resource} for ${i.agent}${rec.task ? ` (task ${rec.task})` : ''} (token ${rec.token})`,
       result: S.publicLock(rec),
       actor: i.agent,
     };
@@ -437,7 +614,7 @@ export const lockRelease = def({
     const old = S.getLockRecord(s, i.resource);
     if (!old || old.released_at) throw notFound(`lock "${i.resource}" is not held; see \`orc lock list\``, { resource: i.resource });
     if (old.agent !== i.agent) {
-      const state = S.lockIsActive(old, ctx.now) ? 'held' : 'last held (now expired)';
+      const state = S.lockLive(s, old, ctx.now) ? 'held' : 'last held (now expired)';
       throw conflict(`lock "${i.resource}" is ${state} by ${old.agent}, not ${i.agent}; only the holder can release it`, { resource: i.resource, holder: old.agent });
     }
     const rec: LockRecord = { ...old, released_at: iso(ctx.now) };
@@ -459,6 +636,7 @@ export const kbWrite = def({
   parse: (r) => {
     const topic = V.checkTopic(r.topic);
     // Knowledge is kept byte for byte: a string is stored as UTF-8, a Buffer as it is.
+    if (typeof r.content === 'string') V.checkWellFormed('knowledge content', r.content);
     const content = typeof r.content === 'string' ? Buffer.from(r.content, 'utf8') : Buffer.isBuffer(r.content) ? r.content : undefined;
     if (content === undefined) throw invalid('knowledge content is missing; give the text, or - to read it from stdin');
     if (content.length > V.LIMITS.knowledge) throw invalid(`knowledge content is ${content.length} bytes; the limit is ${V.LIMITS.knowledge}`);
@@ -467,6 +645,8 @@ export const kbWrite = def({
   decide(s, i) {
     const bytes = i.content;
     const path = L.knowledgeFile(i.topic);
+    const clash = S.topicClash(s, i.topic);
+    if (clash) throw conflict(`knowledge topic "${i.topic}" cannot be written: ${clash}; pick another topic or remove that one first`, { topic: i.topic });
     const existed = s.read(path) !== null;
     return {
       changes: new Map([[path, bytes]]),
@@ -496,7 +676,6 @@ export const kbDelete = def({
 // ---------------------------------------------------------------- free-form events
 
 const RESERVED = new Set(['ts', 'agent', 'action']);
-
 export const eventLog = def({
   name: 'event.log',
   exclusive: false,
@@ -509,10 +688,63 @@ export const eventLog = def({
     if (typeof data !== 'object' || Array.isArray(data)) throw invalid('event data must be a JSON object');
     if (JSON.stringify(data).length > V.LIMITS.eventData) throw invalid(`event data is larger than ${V.LIMITS.eventData} characters`);
     for (const k of Object.keys(data)) if (RESERVED.has(k)) throw invalid(`event data cannot set "${k}"; orc sets ts, agent and action`);
+    if (isReservedAction(action)) {
+      throw invalid(`event action "${action}" is reserved: orc writes it itself (as is every task_ and lock_ action); name your event differently, like deploy_started`, { action });
+    }
     return { action, data: data as Record<string, unknown> };
   },
   decide(_s, i) {
     return { changes: new Map(), event: { action: i.action, ...i.data }, summary: `event ${i.action}`, result: { action: i.action } };
+  },
+});
+
+/**
+ * `code.commit`: the post-commit hook's link from a code commit to its task
+ * (a `code_committed` event). Its own op with checked fields, so the
+ * free-form `event.log` can refuse that action.
+ */
+export const codeCommit = def({
+  name: 'code.commit',
+  exclusive: false,
+  parse: (r) => {
+    const hex = (k: string, v: unknown) => {
+      if (typeof v !== 'string' || !/^([0-9a-f]{40}|[0-9a-f]{64})$/.test(v)) throw invalid(`${k} must be a full commit id (40 or 64 hex digits)`);
+      return v;
+    };
+    return {
+      workstream: V.checkName('workstream', r.workstream),
+      task_id: V.checkName('task', r.task_id),
+      commit: hex('commit', r.commit),
+      branch: r.branch === undefined || r.branch === null ? null : V.checkLine('branch', r.branch, 255),
+      subject: r.subject === undefined || r.subject === null || (typeof r.subject === 'string' && r.subject.trim() === '') ? '' : V.checkLine('subject', r.subject, 200),
+      ...(r.amends === undefined || r.amends === null ? {} : { amends: hex('amends', r.amends) }),
+    };
+  },
+  decide(s, i) {
+    // A linked commit shows on the task's page: it must name a task there is.
+    S.requireWorkstream(s, i.workstream);
+    S.requireTask(s, i.workstream, i.task_id);
+    return { changes: new Map(), event: { action: 'code_committed', ...i }, summary: `link ${i.commit.slice(0, 12)} to ${i.workstream}/${i.task_id}`, result: { action: 'code_committed' } };
+  },
+});
+
+/**
+ * `sync.refused`: sync's record that a replayed op was refused on the
+ * remote's tip (an `op_replay_refused` event by system).
+ */
+export const syncRefused = def({
+  name: 'sync.refused',
+  exclusive: false,
+  parse: (r) => {
+    const data = r.data ?? {};
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) throw invalid('refusal data must be a JSON object');
+    if (JSON.stringify(data).length > V.LIMITS.eventData) throw invalid(`refusal data is larger than ${V.LIMITS.eventData} characters`);
+    for (const k of Object.keys(data)) if (RESERVED.has(k)) throw invalid(`event data cannot set "${k}"; orc sets ts, agent and action`);
+    return { data: data as Record<string, unknown> };
+  },
+  decide(_s, i, ctx) {
+    if (ctx.actor !== 'system') throw invalid('only orc sync records a refused replay (as system)');
+    return { changes: new Map(), event: { action: 'op_replay_refused', ...i.data }, summary: 'event op_replay_refused', result: { action: 'op_replay_refused' } };
   },
 });
 
@@ -533,6 +765,8 @@ export const OPS = {
   [kbWrite.name]: kbWrite,
   [kbDelete.name]: kbDelete,
   [eventLog.name]: eventLog,
+  [codeCommit.name]: codeCommit,
+  [syncRefused.name]: syncRefused,
 } as Record<string, OpDef<unknown, unknown>>;
 
 /**

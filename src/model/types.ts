@@ -21,6 +21,13 @@ export interface TaskCounts {
 
 export interface WorkstreamSummary extends Workstream {
   task_counts: TaskCounts;
+  /** The original tool's counts, beside task_counts. */
+  task_count: number;
+  pending: number;
+  in_progress: number;
+  done: number;
+  /** The workstream's tasks, oldest first, when asked for (REST and the compat module send them). */
+  tasks?: Task[];
 }
 
 export interface Task {
@@ -30,7 +37,8 @@ export interface Task {
   description: string;
   status: TaskStatus;
   priority: number;
-  estimate: number | null;
+  /** A whole number, or the original tool's text ("2h"), as given. */
+  estimate: number | string | null;
   assigned_to: string | null;
   created_at: string;
   updated_at: string;
@@ -44,7 +52,7 @@ export interface Task {
   completed_at: string | null;
   /** Resources the task touches (lock names, paths, globs). */
   resources: string[];
-  /** Ids of tasks in the same workstream that must be done first. */
+  /** Tasks that must be done first: `ID` in the same workstream, `WS/ID` in another. */
   after: string[];
   /** Knowledge topics that matter to this task. */
   kb: string[];
@@ -57,8 +65,22 @@ export interface Agent {
   status: 'active';
   registered_at: string;
   last_heartbeat: string;
+  /** The original tool's name for last_heartbeat, added when read. */
+  last_seen?: string;
   /** Computed when read: no heartbeat for longer than the stale threshold. */
   stale?: boolean;
+  /** Claims taken from this agent (taken over, or finished over its head), kept until the heartbeat after the one that reported them. */
+  lost?: LostClaim[];
+}
+
+/** One of an agent's claims that another agent or the operator took from it. */
+export interface LostClaim {
+  workstream: string;
+  id: string;
+  /** The agent that took it over or finished it, or 'operator'. */
+  by: string;
+  at: string;
+  action: 'taken_over' | 'completed' | 'failed';
 }
 
 export interface Lock {
@@ -69,6 +91,8 @@ export interface Lock {
   expires_at: string;
   /** Fencing token: grows with every grant of this resource. */
   token: number;
+  /** The task (`ws/id`) the lock was taken for: released in the same commit as that task's complete or fail. */
+  task?: string;
 }
 
 /** A lock file on the branch: the last grant, kept after release so tokens keep growing. */
@@ -90,6 +114,8 @@ export interface Settings {
   lock_ttl_ms: number;
   /** An agent with no heartbeat for this long is shown as stale. */
   agent_stale_ms: number;
+  /** Priority of a task added without one (1 highest); 5, the original tool's lowest, when unset. */
+  default_priority?: number;
 }
 
 export interface OrcConfigFile {

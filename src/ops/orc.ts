@@ -1,11 +1,11 @@
 import { crypto } from '../node.js';
 import { OrcError, invalid } from '../errors.js';
-import { queryEvents, type EventQuery } from '../model/events.js';
+import { eachEvent, queryEvents, type EventQuery } from '../model/events.js';
 import { knowledgeFile } from '../model/layout.js';
 import * as O from '../model/ops.js';
 import type { OpDef } from '../model/ops.js';
 import * as S from '../model/state.js';
-import type { Agent, Lock, OrcEvent, Task, TaskStatus, Workstream, WorkstreamSummary } from '../model/types.js';
+import type { Agent, Lock, LostClaim, OrcEvent, Task, TaskStatus, Workstream, WorkstreamSummary } from '../model/types.js';
 import { checkName, checkTopic } from '../model/validate.js';
 import { trailers } from '../store/commit.js';
 import { isTrue, last, loadConfig } from '../store/config.js';
@@ -13,7 +13,7 @@ import { GitStore, type Snapshot } from '../store/gitstore.js';
 import { discoverRepo, type RepoPaths } from '../store/repo.js';
 import { Engine, type EngineStats, type OpOutcome } from './engine.js';
 import { Sync, type SyncReport } from './sync.js';
-import { aheadBehind, fetchBranch, remoteExists, setConfig } from '../store/gitcli.js';
+import { aheadBehind, fetchBranch, remoteExists, runGit, setConfig } from '../store/gitcli.js';
 import { readRef } from '../store/refs.js';
 import { renderStatusText } from './status-text.js';
 
@@ -33,15 +33,39 @@ export interface OpenOptions {
 
 export interface AddTaskOptions {
   id?: string;
-  estimate?: number | null;
+  /** A whole number, or text such as "2h" (kept as given). */
+  estimate?: number | string | null;
   resources?: string[];
   after?: string[];
   kb?: string[];
 }
 
+/** The original tool's `createWorkstream(name, opts)` options. */
+export interface WorkstreamOptions {
+  description?: string;
+  priority?: number | string;
+}
+
+/** The original tool's `addTask(ws, opts)` options, with orc's own beside them. */
+export interface TaskSpec extends AddTaskOptions {
+  title: string;
+  description?: string;
+  priority?: number | string;
+}
+
+/** The original tool's `registerAgent(id, opts)` options. */
+export interface AgentOptions {
+  type?: string;
+  capabilities?: string[];
+}
+
 export interface Status {
   branch: string;
   commit: string | null;
+  /** The number of ops (commits) on the branch, as the original's state version. */
+  version: number;
+  /** When the branch's last op was made (its commit time), or null before the first. */
+  updated_at: string | null;
   generated_at: string;
   workstreams: WorkstreamSummary[];
   agents: Agent[];
@@ -133,6 +157,11 @@ export class Orc {
     return this.agent ?? 'system';
   }
 
+  /** This Orc, or the same acting as `agent` when one is named. */
+  private by(agent: string | undefined | null): Orc {
+    return agent === undefined || agent === null || agent === '' ? this : this.as(agent);
+  }
+
   /** Runs an op by name with raw input: validation, then the engine. */
   async run<R = unknown>(name: string, raw: Record<string, unknown>): Promise<OpOutcome<R>> {
     const def = O.OPS[name];
@@ -211,18 +240,66 @@ export class Orc {
 
   // ------------------------------------------------------------ workstreams
 
-  createWorkstream(name: string, description?: string, priority?: number | string): Promise<Workstream> {
+  /** As the original tool: `createWorkstream(name, { description, priority })`; or positional. */
+  createWorkstream(name: string, opts: WorkstreamOptions): Promise<Workstream>;
+  createWorkstream(name: string, description?: string, priority?: number | string): Promise<Workstream>;
+  createWorkstream(name: string, description?: string | WorkstreamOptions, priority?: number | string): Promise<Workstream> {
+    if (isOptions(description)) return this.op('ws.create', { name, description: description.description, priority: description.priority });
     return this.op('ws.create', { name, description, priority });
   }
 
-  async listWorkstreams(): Promise<WorkstreamSummary[]> {
-    const s = this.snap();
+  /** Workstreams by priority, with their counts; with `tasks: true`, each carries its tasks too (as the original's did). */
+  async listWorkstreams(opts: { tasks?: boolean } = {}): Promise<WorkstreamSummary[]> {
+    const list = this.summaries(this.snap(), opts.tasks ?? false);
+    this.store.flushMemo();
+    return list;
+  }
+
+  private summaries(s: Snapshot, tasks: boolean): WorkstreamSummary[] {
     const list = S.workstreamNames(s)
       .map((n) => S.summarizeWorkstream(s, n))
       .filter((w): w is WorkstreamSummary => w !== null)
       .sort((a, b) => a.priority - b.priority || a.name.localeCompare(b.name));
-    this.store.flushMemo();
-    return list;
+    if (!tasks) return list;
+    const agents = new Map(S.listAgentsRaw(s).map((a) => [a.id, a]));
+    return list.map((w) => ({
+      ...w,
+      tasks: S.listTasksRaw(s, w.name)
+        .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id))
+        .map((t) => S.withLease(t, t.assigned_to ? agents.get(t.assigned_to) ?? null : null)),
+    }));
+  }
+
+  /**
+   * The number of ops on the branch (the original's state version): commits
+   * along first parents, counted back to the nearest commit counted before
+   * (kept in the memo cache), so a read costs the ops made since. A long
+   * walk with nothing counted (the first read of a big branch) hands the rest
+   * to `git rev-list --count`, which is some 50 times faster per commit.
+   */
+  async opCount(tip: string | null = this.store.tip()): Promise<number> {
+    let walked = 0;
+    let base = 0;
+    for (let oid = tip; oid; ) {
+      const known = this.store.peekMemo<number>('op-count', oid);
+      if (known !== undefined) {
+        base = known;
+        break;
+      }
+      if (walked === 1000) {
+        const r = await runGit(this.store.paths, ['rev-list', '--count', '--first-parent', oid]);
+        const n = Number(r.stdout.trim());
+        if (r.code === 0 && Number.isInteger(n) && n > 0) {
+          base = n;
+          break;
+        }
+      }
+      walked += 1;
+      oid = this.store.readCommit(oid).parents[0] ?? null;
+    }
+    const n = base + walked;
+    if (tip) this.store.memo('op-count', tip, () => n);
+    return n;
   }
 
   async getWorkstream(name: string): Promise<WorkstreamSummary | null> {
@@ -233,7 +310,14 @@ export class Orc {
 
   // ------------------------------------------------------------ tasks
 
-  addTask(workstream: string, title: string, description?: string, priority?: number | string, opts: AddTaskOptions = {}): Promise<Task> {
+  /** As the original tool: `addTask(ws, { title, description, priority, estimate })`; or positional. */
+  addTask(workstream: string, spec: TaskSpec): Promise<Task>;
+  addTask(workstream: string, title: string, description?: string, priority?: number | string, opts?: AddTaskOptions): Promise<Task>;
+  addTask(workstream: string, title: string | TaskSpec, description?: string, priority?: number | string, opts: AddTaskOptions = {}): Promise<Task> {
+    if (isOptions(title)) {
+      const { title: t, description: d, priority: p, ...rest } = title;
+      return this.addTask(workstream, t, d, p, rest);
+    }
     return this.op('task.add', {
       workstream,
       id: opts.id ?? newTaskId(this.clock()),
@@ -265,7 +349,7 @@ export class Orc {
     return t && S.withLease(t, t.assigned_to ? S.getAgent(s, t.assigned_to) : null);
   }
 
-  /** Makes a task wait for more tasks of its workstream (`task.depend`); a dependency cycle is refused with INVALID. */
+  /** Makes a task wait for more tasks (`task.depend`): `ID` of its workstream or `WS/ID` of another; a dependency cycle, across workstreams too, is refused with INVALID. */
   addDependencies(workstream: string, id: string, after: string[]): Promise<Task> {
     return this.op('task.depend', { workstream, id, after });
   }
@@ -290,8 +374,19 @@ export class Orc {
     return this.op('task.next', { workstream, agent: agent ?? this.agent, lease_ms: opts.leaseMs });
   }
 
-  completeTask(workstream: string, id: string, result?: string, opts: { agent?: string; failed?: boolean } = {}): Promise<Task> {
-    return this.op('task.complete', { workstream, id, result, agent: opts.agent ?? this.agent, failed: opts.failed });
+  /**
+   * Completes (or fails) a task. A named agent that is not the owner is
+   * refused while the owner's lease runs; with no agent named, the operator
+   * may finish any task, and finishing over an owner's claim is recorded
+   * (`overrode`, `by` in the event and the result) and told to onWarning.
+   */
+  async completeTask(workstream: string, id: string, result?: string, opts: { agent?: string; failed?: boolean } = {}): Promise<Task & { overrode?: string; by?: string }> {
+    const t = await this.op<Task & { overrode?: string; by?: string }>('task.complete', { workstream, id, result, agent: opts.agent ?? this.agent, failed: opts.failed });
+    if (t.overrode) {
+      const who = t.by === 'operator' ? 'as the operator (no agent named; an agent names itself with --agent, ORC_AGENT or `git config --worktree orc.agent NAME`)' : `by ${t.by}, after its lease ran out`;
+      this.warn(`${opts.failed ? 'failed' : 'completed'} ${workstream}/${id} over the claim of ${t.overrode}, ${who}; recorded in the event log`);
+    }
+    return t;
   }
 
   /** A done or failed task back to pending (to try again), with the reason. */
@@ -301,12 +396,27 @@ export class Orc {
 
   // ------------------------------------------------------------ agents
 
-  registerAgent(id: string, type?: string, capabilities?: string[]): Promise<Agent> {
-    return this.op('agent.register', { id, type, capabilities });
+  /** As the original tool: `registerAgent(id, { type, capabilities })`; or positional. */
+  registerAgent(id: string, opts: AgentOptions): Promise<Agent>;
+  registerAgent(id: string, type?: string, capabilities?: string[]): Promise<Agent>;
+  registerAgent(id: string, type?: string | AgentOptions, capabilities?: string[]): Promise<Agent> {
+    const input = isOptions<AgentOptions>(type) ? { id, type: type.type, capabilities: type.capabilities } : { id, type, capabilities };
+    return this.op<Agent>('agent.register', input).then(seen);
   }
 
-  heartbeat(id?: string): Promise<Agent> {
-    return this.op('agent.heartbeat', { id: id ?? this.agent });
+  /**
+   * Records that an agent is alive, extending its leases and locks. `lost`
+   * lists its claims taken over or finished by someone else since its last
+   * heartbeat, read after the heartbeat reached the remote (when there is one).
+   */
+  async heartbeat(id?: string): Promise<Agent & { lost: LostClaim[] }> {
+    const who = checkName('agent', id ?? this.agent);
+    const prev = S.getAgent(this.snap(), who)?.last_heartbeat ?? null;
+    const out = await this.run<Agent & { lost: LostClaim[] }>('agent.heartbeat', { id: who });
+    if (!this.remote || !out.published) return { ...seen(out.result), lost: out.result.lost };
+    const now = S.getAgent(this.snap(), who);
+    const lost = (now?.lost ?? []).filter((l) => prev === null || l.at > prev);
+    return { ...seen(out.result), lost };
   }
 
   async listAgents(): Promise<Agent[]> {
@@ -314,14 +424,19 @@ export class Orc {
     const staleMs = S.settingsOf(s).agent_stale_ms;
     const now = this.clock().getTime();
     return S.listAgentsRaw(s)
-      .map((a) => ({ ...a, stale: now - Date.parse(a.last_heartbeat) > staleMs }))
+      .map((a) => ({ ...seen(a), stale: now - Date.parse(a.last_heartbeat) > staleMs }))
       .sort((a, b) => a.id.localeCompare(b.id));
   }
 
   // ------------------------------------------------------------ locks
 
-  acquireLock(resource: string, agent?: string, ttlMs?: number | string): Promise<Lock> {
-    return this.op('lock.acquire', { resource, agent: agent ?? this.agent, ttl_ms: ttlMs });
+  /**
+   * Acquires (or renews) a lock; CONFLICT while another agent holds an
+   * overlapping one or runs a task with an overlapping resource. With
+   * `task` (`WS/ID`), the lock is released when that task completes or fails.
+   */
+  acquireLock(resource: string, agent?: string, ttlMs?: number | string, opts: { task?: string } = {}): Promise<Lock> {
+    return this.op('lock.acquire', { resource, agent: agent ?? this.agent, ttl_ms: ttlMs, task: opts.task });
   }
 
   releaseLock(resource: string, agent?: string): Promise<Lock> {
@@ -331,17 +446,14 @@ export class Orc {
   /** The locks held right now (not released, not expired). */
   async listLocks(): Promise<Lock[]> {
     const now = this.clock();
-    return S.listLockRecords(this.snap())
-      .filter((l) => S.lockIsActive(l, now))
-      .map(S.publicLock)
-      .sort((a, b) => a.resource.localeCompare(b.resource));
+    return S.activeLocks(this.snap(), now);
   }
 
   // ------------------------------------------------------------ knowledge
 
-  /** Stores `content` as given: a string as UTF-8, a Buffer byte for byte. */
-  async writeKnowledge(topic: string, content: string | Buffer): Promise<{ topic: string; bytes: number }> {
-    return this.op('kb.write', { topic, content });
+  /** Stores `content` as given: a string as UTF-8, a Buffer byte for byte; by `agent` when named (its commit and event). */
+  async writeKnowledge(topic: string, content: string | Buffer, agent?: string): Promise<{ topic: string; bytes: number }> {
+    return this.by(agent).op('kb.write', { topic, content });
   }
 
   /** The topic's text exactly as written, or null when there is no such topic. */
@@ -355,8 +467,9 @@ export class Orc {
     return this.snap().read(knowledgeFile(checkTopic(topic)));
   }
 
-  deleteKnowledge(topic: string): Promise<{ topic: string }> {
-    return this.op('kb.delete', { topic });
+  /** Deletes a topic (NOT_FOUND if there is none); by `agent` when named. */
+  deleteKnowledge(topic: string, agent?: string): Promise<{ topic: string }> {
+    return this.by(agent).op('kb.delete', { topic });
   }
 
   async listKnowledge(): Promise<string[]> {
@@ -365,8 +478,17 @@ export class Orc {
 
   // ------------------------------------------------------------ events
 
-  logEvent(action: string, data: Record<string, unknown> = {}): Promise<{ action: string }> {
-    return this.op('event.log', { action, data });
+  /** A free-form event: `logEvent(action, data)` as this Orc's agent, or the original's `logEvent(agent, action, data)`. */
+  logEvent(action: string, data?: Record<string, unknown>): Promise<{ action: string }>;
+  logEvent(agent: string, action: string, data?: Record<string, unknown>): Promise<{ action: string }>;
+  logEvent(first: string, second?: string | Record<string, unknown>, third?: Record<string, unknown>): Promise<{ action: string }> {
+    if (typeof second === 'string') return this.by(first).op('event.log', { action: second, data: third ?? {} });
+    return this.op('event.log', { action: first, data: second ?? {} });
+  }
+
+  /** The post-commit hook's link of a code commit to a task (a `code_committed` event; free-form events may not use that action). */
+  linkCommit(data: { workstream: string; task_id: string; commit: string; branch?: string | null; subject?: string; amends?: string }): Promise<{ action: string }> {
+    return this.op('code.commit', data);
   }
 
   async getEvents(query: EventQuery = {}): Promise<OrcEvent[]> {
@@ -376,22 +498,28 @@ export class Orc {
     return queryEvents(this.snap(), query);
   }
 
+  /** Every matching event, oldest first, read a day at a time from one commit: the whole log in bounded memory. */
+  eachEvent(query: Omit<EventQuery, 'last'> = {}): Iterable<OrcEvent> {
+    if (query.since !== undefined && !Number.isFinite(Date.parse(query.since))) {
+      throw invalid(`--since ${JSON.stringify(query.since)} is not a time; use an ISO time like 2026-01-31T12:00:00Z`);
+    }
+    return eachEvent(this.snap(), query);
+  }
+
   // ------------------------------------------------------------ status and log
 
-  async status(): Promise<Status> {
+  /** Everything at one commit; with `tasks: true`, each workstream carries its tasks (as the original's status did). */
+  async status(opts: { tasks?: boolean } = {}): Promise<Status> {
     const s = this.snap();
     const now = this.clock();
     const settings = S.settingsOf(s);
-    const workstreams = S.workstreamNames(s)
-      .map((n) => S.summarizeWorkstream(s, n))
-      .filter((w): w is WorkstreamSummary => w !== null)
-      .sort((a, b) => a.priority - b.priority || a.name.localeCompare(b.name));
+    const workstreams = this.summaries(s, opts.tasks ?? false);
+    const version = await this.opCount(s.commit);
+    const updated_at = s.commit ? new Date(this.store.readCommit(s.commit).committer.time * 1000).toISOString() : null;
     const agents = S.listAgentsRaw(s)
-      .map((a) => ({ ...a, stale: now.getTime() - Date.parse(a.last_heartbeat) > settings.agent_stale_ms }))
+      .map((a) => ({ ...seen(a), stale: now.getTime() - Date.parse(a.last_heartbeat) > settings.agent_stale_ms }))
       .sort((a, b) => a.id.localeCompare(b.id));
-    const active_locks = S.listLockRecords(s)
-      .filter((l) => S.lockIsActive(l, now))
-      .map(S.publicLock);
+    const active_locks = S.activeLocks(s, now);
     const knowledge_topics = S.listTopics(s);
     this.store.flushMemo();
     const tasks = S.emptyCounts();
@@ -399,6 +527,8 @@ export class Orc {
     return {
       branch: this.branch,
       commit: s.commit,
+      version,
+      updated_at,
       generated_at: now.toISOString(),
       workstreams,
       agents,
@@ -449,6 +579,14 @@ export class Orc {
     }
     return out;
   }
+}
+
+/** An agent as read: with the original's last_seen beside last_heartbeat. */
+const seen = (a: Agent): Agent => ({ ...a, last_seen: a.last_heartbeat });
+
+/** An options object (the original tool's calling convention) rather than a positional value. */
+function isOptions<T extends object>(v: unknown): v is T {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
 }
 
 /** Knowledge text is recorded by its blob id: the blob is in the commit's tree, the message stays short. */

@@ -284,7 +284,7 @@ function handoffDelay(orc: Orc, resource: string, grantFile: string): number {
  * whose waiter just had the lock lets the others go first (HOST_HANDOFF_MS).
  * The grant is the usual lock, with its fencing token. Null on timeout.
  */
-export async function acquireLockWaiting(orc: Orc, resource: string, agent: string, ttl: number | string | undefined, opts: WaitOptions = {}): Promise<Lock | null> {
+export async function acquireLockWaiting(orc: Orc, resource: string, agent: string, ttl: number | string | undefined, opts: WaitOptions & { task?: string } = {}): Promise<Lock | null> {
   checkResource(resource);
   const deadline = opts.timeoutMs == null ? null : Date.now() + opts.timeoutMs;
   const dir = queueDir(orc, resource);
@@ -303,7 +303,7 @@ export async function acquireLockWaiting(orc: Orc, resource: string, agent: stri
         why = 'letting waiters on other hosts go first';
       } else if (atHead(dir, ticket)) {
         try {
-          const lock = await orc.acquireLock(resource, agent, ttl);
+          const lock = await orc.acquireLock(resource, agent, ttl, { task: opts.task });
           if (orc.remote) fs.writeFileSync(path.join(dir, 'granted'), String(lock.token));
           return lock;
         } catch (e) {

@@ -1,11 +1,12 @@
 import { OrcError } from '../errors.js';
 import { queryEvents } from '../model/events.js';
 import { knowledgeFile } from '../model/layout.js';
-import { claimable } from '../model/ops.js';
+import { claimable, depTarget } from '../model/ops.js';
 import * as S from '../model/state.js';
 import type { StateReader } from '../model/state.js';
 import type { OrcEvent, Task } from '../model/types.js';
 import { describeEvent } from '../ops/status-text.js';
+import { shellQuote } from './shell.js';
 
 /** How much knowledge a brief carries: related topics at most, characters per topic, characters in all. */
 export const KB_LIMITS = { related: 5, perTopic: 4000, total: 12_000, recentEvents: 10 };
@@ -148,15 +149,17 @@ export function relevantKnowledge(s: StateReader, t: Task): { topics: BriefTopic
 }
 
 export function briefCommands(ws: string, id: string): BriefCommands {
-  // Workstream and task names are letters, digits and . _ @ + - only, so they need no shell quoting.
+  // Names are checked to be shell-safe today, but a command meant for pasting quotes every value anyway.
+  const w = shellQuote(ws);
+  const t = shellQuote(id);
   return {
     whoami: 'export ORC_AGENT=<your-agent-name>',
-    claim: `orc t claim ${ws} ${id}`,
+    claim: `orc t claim ${w} ${t}`,
     heartbeat: 'orc a heartbeat',
-    show: `orc t show ${ws} ${id}`,
-    findings: `orc kb write ${ws}/${id} - < findings.md`,
-    complete: `orc t complete ${ws} ${id} "<what you did>"`,
-    fail: `orc t fail ${ws} ${id} "<why it failed>"`,
+    show: `orc t show ${w} ${t}`,
+    findings: `orc kb write ${shellQuote(`${ws}/${id}`)} - < findings.md`,
+    complete: `orc t complete ${w} ${t} "<what you did>"`,
+    fail: `orc t fail ${w} ${t} "<why it failed>"`,
   };
 }
 
@@ -175,7 +178,8 @@ export function buildBrief(s: StateReader, ws: string, id: string | null, now: D
   const raw = briefTask(s, ws, id, now);
   const task = S.withLease(raw, raw.assigned_to ? S.getAgent(s, raw.assigned_to) : null);
   const dependencies: BriefDependency[] = (task.after ?? []).map((dep) => {
-    const d = S.getTask(s, ws, dep);
+    const at = depTarget(ws, dep);
+    const d = S.getTask(s, at.workstream, at.id);
     if (!d) return { id: dep, title: null, status: 'missing', result: null, assigned_to: null, completed_at: null, missing: true };
     return { id: dep, title: d.title, status: d.status, result: d.result, assigned_to: d.assigned_to, completed_at: d.completed_at, missing: false };
   });

@@ -3,13 +3,15 @@ import { invalid } from '../errors.js';
 import { blockedBy, claimable, registerOp, type Decision, type OpDef } from '../model/ops.js';
 import * as S from '../model/state.js';
 import type { StateReader } from '../model/state.js';
-import type { Agent, Lock, TaskCounts } from '../model/types.js';
+import type { Agent, Lock, Task, TaskCounts } from '../model/types.js';
 import { buildBrief } from './brief.js';
 import { renderer } from './render.js';
-import { firstOverlap } from './resources.js';
+import { firstOverlap } from '../model/resources.js';
 
 export interface PlannedTask {
   workstream: string;
+  /** The task itself, as the original's plan gave it. */
+  task: Task;
   task_id: string;
   title: string;
   description: string;
@@ -18,12 +20,16 @@ export interface PlannedTask {
   resources: string[];
   after: string[];
   kb: string[];
-  /** Where the task's brief is on the state branch. */
+  /** The brief's markdown, as the original's plan carried it (filled in once rendered). */
   brief: string;
+  /** Where the task's brief is on the state branch. */
+  brief_path: string;
 }
 
 export interface SerialTask extends PlannedTask {
   reason: string;
+  /** The tasks that must not run together, as WS/ID (the original's shape): this one, then what it waits on, if a task. */
+  tasks: string[];
 }
 
 /** A task some agent holds under a live lease while the plan is made. */
@@ -45,7 +51,8 @@ export interface PlanData {
   cycle: string;
   generated_at: string;
   commit: string | null;
-  workstreams: { name: string; description: string; priority: number; task_counts: TaskCounts; ready: number; blocked: number; pick: string | null }[];
+  /** Per workstream; `next_task` and `pending_count` are the original's (the pick, and the pending tasks). */
+  workstreams: { name: string; description: string; priority: number; next_task: Task | null; pending_count: number; task_counts: TaskCounts; ready: number; blocked: number; pick: string | null }[];
   recommended_parallel: PlannedTask[];
   recommended_serial: SerialTask[];
   in_progress: RunningTask[];
@@ -76,10 +83,7 @@ export const cyclePath = (cycle: string): string => `cycles/${cycle}.json`;
  * or an earlier pick goes in series, with the reason.
  */
 export function buildPlan(s: StateReader, cycle: string, now: Date): PlanData {
-  const locks = S.listLockRecords(s)
-    .filter((l) => S.lockIsActive(l, now))
-    .map(S.publicLock)
-    .sort((a, b) => a.resource.localeCompare(b.resource));
+  const locks = S.activeLocks(s, now);
   const agents = new Map<string, Agent | null>();
   const owner = (id: string | null) => {
     if (!id) return null;
@@ -102,12 +106,14 @@ export function buildPlan(s: StateReader, cycle: string, now: Date): PlanData {
       running.push({ workstream: w.name, task_id: t.id, title: t.title, assigned_to: t.assigned_to, resources: t.resources ?? [], lease_expires_at: new Date(exp).toISOString() });
     }
     const ready = w.status === 'active' ? claimable(s, w.name, now).filter((t) => t.status === 'pending') : [];
-    const blocked = tasks.filter((t) => t.status === 'pending' && blockedBy(t, (id) => status.get(id)) !== null).length;
+    const blocked = tasks.filter((t) => t.status === 'pending' && blockedBy(t, (id) => status.get(id), s) !== null).length;
     const best = ready[0];
-    workstreams.push({ name: w.name, description: w.description, priority: w.priority, task_counts: S.countTasks(tasks), ready: ready.length, blocked, pick: best?.id ?? null });
+    const counts = S.countTasks(tasks);
+    workstreams.push({ name: w.name, description: w.description, priority: w.priority, next_task: best ?? null, pending_count: counts.pending, task_counts: counts, ready: ready.length, blocked, pick: best?.id ?? null });
     if (best) {
       picks.push({
         workstream: w.name,
+        task: best,
         task_id: best.id,
         title: best.title,
         description: best.description,
@@ -116,28 +122,30 @@ export function buildPlan(s: StateReader, cycle: string, now: Date): PlanData {
         resources: best.resources ?? [],
         after: best.after ?? [],
         kb: best.kb ?? [],
-        brief: briefPath(w.name, best.id),
+        brief: '',
+        brief_path: briefPath(w.name, best.id),
       });
     }
   }
   const parallel: PlannedTask[] = [];
   const serial: SerialTask[] = [];
+  const key = (t: { workstream: string; task_id: string }) => `${t.workstream}/${t.task_id}`;
   const overlap = (o: [string, string]) => (o[0] === o[1] ? `shares ${o[0]}` : `${o[0]} overlaps ${o[1]}`);
   for (const p of picks) {
     const locked = locks.map((l) => ({ l, o: firstOverlap(p.resources, [l.resource]) })).find((x) => x.o);
     if (locked) {
       const what = locked.o![0] === locked.l.resource ? `resource ${locked.l.resource}` : `${locked.o![0]} overlaps ${locked.l.resource}, which`;
-      serial.push({ ...p, reason: `${what} is locked by ${locked.l.agent} until ${locked.l.expires_at}` });
+      serial.push({ ...p, reason: `${what} is locked by ${locked.l.agent} until ${locked.l.expires_at}`, tasks: [key(p)] });
       continue;
     }
     const busy = running.map((r) => ({ r, o: firstOverlap(p.resources, r.resources) })).find((x) => x.o);
     if (busy) {
-      serial.push({ ...p, reason: `${overlap(busy.o!)} with ${busy.r.workstream}/${busy.r.task_id}, in progress by ${busy.r.assigned_to ?? 'an agent'}` });
+      serial.push({ ...p, reason: `${overlap(busy.o!)} with ${key(busy.r)}, in progress by ${busy.r.assigned_to ?? 'an agent'}`, tasks: [key(p), key(busy.r)] });
       continue;
     }
     const clash = parallel.map((q) => ({ q, o: firstOverlap(p.resources, q.resources) })).find((x) => x.o);
     if (clash) {
-      serial.push({ ...p, reason: `${overlap(clash.o!)} with ${clash.q.workstream}/${clash.q.task_id}` });
+      serial.push({ ...p, reason: `${overlap(clash.o!)} with ${key(clash.q)}`, tasks: [key(p), key(clash.q)] });
       continue;
     }
     parallel.push(p);
@@ -161,17 +169,18 @@ export const planOp: OpDef<{ cycle: string }, PlanResult> = registerOp({
     if (s.read(cyclePath(i.cycle))) throw invalid(`cycle ${i.cycle} is already planned; plan a new one`, { cycle: i.cycle });
     const data = buildPlan(s, i.cycle, ctx.now);
     const r = renderer(s);
-    const markdown = r('plan.md', data);
-    const changes = new Map<string, Buffer>([
-      [planPath(i.cycle), Buffer.from(markdown, 'utf8')],
-      [cyclePath(i.cycle), Buffer.from(`${JSON.stringify(data, null, 2)}\n`, 'utf8')],
-    ]);
+    // Briefs first: each pick carries its brief's text in the plan's data, as the original's did.
+    const changes = new Map<string, Buffer>();
     const briefs: Record<string, string> = {};
     for (const p of [...data.recommended_parallel, ...data.recommended_serial]) {
       const md = r('brief.md', buildBrief(s, p.workstream, p.task_id, ctx.now, i.cycle));
-      briefs[p.brief] = md;
-      changes.set(p.brief, Buffer.from(md, 'utf8'));
+      p.brief = md;
+      briefs[p.brief_path] = md;
+      changes.set(p.brief_path, Buffer.from(md, 'utf8'));
     }
+    const markdown = r('plan.md', data);
+    changes.set(planPath(i.cycle), Buffer.from(markdown, 'utf8'));
+    changes.set(cyclePath(i.cycle), Buffer.from(`${JSON.stringify(data, null, 2)}\n`, 'utf8'));
     return {
       changes,
       event: { action: 'cycle_planned', cycle: i.cycle, parallel: data.recommended_parallel.length, serial: data.recommended_serial.length },

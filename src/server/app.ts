@@ -94,6 +94,30 @@ function rest(req: Request, name: string): string {
   return Array.isArray(v) ? v.join('/') : String(v ?? '');
 }
 
+/** A JSON array written item by item, waiting when the client reads slowly; stops if it goes away. */
+async function streamArray(res: Response, items: Iterable<unknown>): Promise<void> {
+  res.status(200).type('application/json; charset=utf-8');
+  let gone = false;
+  res.once('close', () => (gone = true));
+  let sep = '[';
+  for (const item of items) {
+    if (gone) return;
+    if (!res.write(sep + JSON.stringify(item))) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+    }
+    sep = ',';
+  }
+  res.end(sep === '[' ? '[]' : ']');
+}
+
 const send = (res: Response, c: Cached) => res.status(200).type(c.type === 'json' ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8').send(c.body);
 const json = (v: unknown) => ({ body: JSON.stringify(v), type: 'json' as const });
 
@@ -106,6 +130,44 @@ function agentsUntil(list: Agent[], staleMs: number): number {
 
 /** When a list of locks stops being true: the first to expire. */
 const locksUntil = (list: Lock[]): number => list.reduce((m, l) => Math.min(m, Date.parse(l.expires_at) + 1), Infinity);
+
+/**
+ * Refuses an oversized body without reading it: a declared Content-Length
+ * past the limit is answered 413 at once; a body without one (chunked) is
+ * counted as it arrives and answered 413 the moment it passes the limit.
+ * Either way the connection is closed after the answer, so the rest is
+ * never read (express's parsers would read it all before answering).
+ */
+function bodyCap(limit: number) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const tooLarge = () => {
+      if (res.headersSent) return;
+      res.setHeader('Connection', 'close');
+      // Half-close once the answer is out (the client reads it), then drop the connection: the rest is never read.
+      res.on('finish', () => {
+        req.socket.end();
+        setTimeout(() => req.socket.destroy(), 1000).unref();
+      });
+      res.status(413).json({ error: `request body too large; the limit is ${limit} bytes` });
+      req.unpipe();
+      req.pause();
+    };
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > limit) return tooLarge();
+    if (declared === undefined && req.headers['transfer-encoding'] !== undefined) {
+      let seen = 0;
+      const count = (chunk: Buffer) => {
+        seen += chunk.length;
+        if (seen > limit) {
+          req.off('data', count);
+          tooLarge();
+        }
+      };
+      req.on('data', count);
+    }
+    next();
+  };
+}
 
 export function createApp(orc: Orc, opts: AppOptions): OrcApp {
   const hub = new SseHub();
@@ -128,6 +190,7 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
   app.disable('etag');
   app.set('query parser', 'simple');
   app.use(guard({ host: opts.host ?? '127.0.0.1', port: opts.port, token: opts.token ?? null }));
+  app.use(bodyCap(limit));
   app.use(express.json({ limit, type: ['application/json', 'application/*+json'] }));
   app.use(express.text({ limit, type: 'text/plain' }));
   app.use(express.raw({ limit, type: () => true }));
@@ -144,15 +207,22 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
   };
 
   // ---------------------------------------------------------------- status, health, log, stream
-  a.get(
-    '/status',
-    cached('status', async () => {
-      const s: Status = await orc.status();
+  // Workstream entries carry their tasks, as the original's did; ?tasks=0 leaves them out (orc's dashboard).
+  const withTasks = (req: Request): boolean => {
+    const v = query(req, 'tasks');
+    if (v === undefined || v === '1' || v === 'true') return true;
+    if (v === '0' || v === 'false') return false;
+    throw invalid(`tasks=${JSON.stringify(v)} is not 0 or 1`);
+  };
+  a.get('/status', async (req, res) => {
+    const tasks = withTasks(req);
+    send(res, await cache.get(`status:${tasks}`, async () => {
+      const s: Status = await orc.status({ tasks });
       // Plus the settings a client needs to tell when an agent turns stale or a lease runs out without a commit.
       const set = settings();
       return { ...json({ ...s, settings: set }), until: Math.min(locksUntil(s.active_locks), agentsUntil(s.agents, set.agent_stale_ms)) };
-    }),
-  );
+    }));
+  });
   a.get(
     '/status/text',
     cached('status.text', async () => {
@@ -184,13 +254,14 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
   });
 
   // ---------------------------------------------------------------- workstreams and tasks
-  a.get(
-    '/workstreams',
-    cached('workstreams', async () => json(await orc.listWorkstreams())),
-  );
+  a.get('/workstreams', async (req, res) => {
+    const tasks = withTasks(req);
+    send(res, await cache.get(`workstreams:${tasks}`, async () => json(await orc.listWorkstreams({ tasks }))));
+  });
   a.post('/workstreams', async (req, res) => {
     const b = body(req);
-    res.status(201).json(await acting(req).createWorkstream(str(b, 'name') as string, str(b, 'description'), b.priority as number | undefined));
+    // A new workstream has no tasks yet: `tasks: []`, as the original answered.
+    res.status(201).json({ ...(await acting(req).createWorkstream(str(b, 'name') as string, str(b, 'description'), b.priority as number | undefined)), tasks: [] });
   });
   a.get('/workstreams/:name/tasks', async (req, res) => {
     const name = String(req.params.name);
@@ -222,7 +293,7 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
     const b = body(req);
     const task = await acting(req).addTask(String(req.params.name), str(b, 'title') as string, str(b, 'description'), b.priority as number | undefined, {
       id: str(b, 'id'),
-      estimate: (b.estimate ?? null) as number | null,
+      estimate: b.estimate as number | string | null | undefined,
       resources: b.resources as string[] | undefined,
       after: b.after as string[] | undefined,
       kb: b.kb as string[] | undefined,
@@ -238,14 +309,19 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
     if (b.failed !== undefined && typeof b.failed !== 'boolean') throw invalid('"failed" must be true or false');
     res.json(await acting(req).completeTask(String(req.params.name), String(req.params.id), str(b, 'result'), { agent: str(b, 'agent'), failed: b.failed as boolean | undefined }));
   });
+  a.post('/workstreams/:name/tasks/:id/after', async (req, res) => {
+    const b = body(req);
+    res.json(await acting(req).addDependencies(String(req.params.name), String(req.params.id), b.after as string[]));
+  });
   a.post('/workstreams/:name/tasks/:id/reopen', async (req, res) => {
     const b = body(req);
     res.json(await acting(req).reopenTask(String(req.params.name), String(req.params.id), str(b, 'reason')));
   });
   a.post('/workstreams/:name/next', async (req, res) => {
     const b = body(req);
-    // 200 with the task, or 200 with null when nothing is claimable (one shape for clients to read).
-    res.json(await acting(req).getNextTask(String(req.params.name), str(b, 'agent'), { leaseMs: b.lease_ms as number | undefined }));
+    // 200 with the task, or 200 with the original's message when nothing is claimable.
+    const task = await acting(req).getNextTask(String(req.params.name), str(b, 'agent'), { leaseMs: b.lease_ms as number | undefined });
+    res.json(task ?? { message: 'No pending tasks' });
   });
 
   // ---------------------------------------------------------------- agents
@@ -262,19 +338,22 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
     res.status(201).json(await acting(req).registerAgent(str(b, 'id') as string, str(b, 'type'), b.capabilities as string[] | undefined));
   });
   a.post('/agents/:id/heartbeat', async (req, res) => {
-    res.json(await acting(req).heartbeat(String(req.params.id)));
+    res.json({ ok: true, ...(await acting(req).heartbeat(String(req.params.id))) });
   });
 
   // ---------------------------------------------------------------- events
   a.get('/events', async (req, res) => {
-    const q = {
+    const filter = {
       agent: query(req, 'agent'),
       action: query(req, 'action'),
       since: query(req, 'since'),
       workstream: query(req, 'workstream'),
       exclude: query(req, 'exclude')?.split(',').filter(Boolean),
-      last: checkInt('last', query(req, 'last') ?? '50', 1, 1_000_000),
     };
+    const last = query(req, 'last');
+    // No `last`: the whole log, as the original answered, streamed a day at a time so it never sits in memory.
+    if (last === undefined) return streamArray(res, orc.eachEvent(filter));
+    const q = { ...filter, last: checkInt('last', last, 1, 1_000_000) };
     send(res, await cache.get(`events:${JSON.stringify(q)}`, async () => json(await orc.getEvents(q))));
   });
 
@@ -303,10 +382,13 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
       if (typeof c !== 'string') throw invalid('give the topic\'s text as {"content": "..."} (JSON) or as a text/plain body');
       content = c;
     }
-    res.json(await acting(req).writeKnowledge(topic, content));
+    // The body's (or ?agent=) agent writes it, as the original honoured `agent`.
+    const agent = query(req, 'agent') ?? (req.is('application/json') ? str(body(req), 'agent') : undefined);
+    res.json({ ok: true, ...(await acting(req).writeKnowledge(topic, content, agent)) });
   });
   a.delete('/knowledge/*topic', async (req, res) => {
-    res.json(await acting(req).deleteKnowledge(rest(req, 'topic')));
+    const b = Buffer.isBuffer(req.body) || typeof req.body === 'string' ? {} : body(req);
+    res.json({ ok: true, ...(await acting(req).deleteKnowledge(rest(req, 'topic'), query(req, 'agent') ?? str(b, 'agent'))) });
   });
 
   // ---------------------------------------------------------------- locks
@@ -317,13 +399,27 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
       return { ...json(list), until: locksUntil(list) };
     }),
   );
+  // The original's answers: 200 {acquired: true} or 409 {acquired: false}; 200 {released: true|false}. orc adds the lock and the reason.
   a.post('/locks', async (req, res) => {
     const b = body(req);
-    res.status(201).json(await acting(req).acquireLock(str(b, 'resource') as string, str(b, 'agent'), b.ttl_ms as number | undefined));
+    if (b.ttl !== undefined && b.ttl_ms !== undefined && b.ttl !== b.ttl_ms) throw invalid('give the lock\'s time to live once, as "ttl" or "ttl_ms" (milliseconds)');
+    try {
+      const lock = await acting(req).acquireLock(str(b, 'resource') as string, str(b, 'agent'), (b.ttl_ms ?? b.ttl) as number | undefined, { task: str(b, 'task') });
+      res.json({ acquired: true, ...lock, lock });
+    } catch (e) {
+      if (!(e instanceof OrcError) || e.code !== 'CONFLICT') throw e;
+      res.status(409).json({ ...e.data, acquired: false, error: e.message, code: e.code });
+    }
   });
   a.delete('/locks/*resource', async (req, res) => {
     const b = Buffer.isBuffer(req.body) || typeof req.body === 'string' ? {} : body(req);
-    res.json(await acting(req).releaseLock(rest(req, 'resource'), query(req, 'agent') ?? str(b, 'agent')));
+    try {
+      const lock = await acting(req).releaseLock(rest(req, 'resource'), query(req, 'agent') ?? str(b, 'agent'));
+      res.json({ released: true, ...lock, lock });
+    } catch (e) {
+      if (!(e instanceof OrcError) || (e.code !== 'CONFLICT' && e.code !== 'NOT_FOUND')) throw e;
+      res.json({ ...e.data, released: false, error: e.message, code: e.code });
+    }
   });
 
   a.use((req, res) => {

@@ -55,7 +55,7 @@ describe('refusals leave no trace', () => {
     ['agent with a control char', ['a', 'heartbeat', 'a\u0007b'], 2, ['agent', 'control']],
     ['empty agent', ['t', 'next', 'w', ''], 2, ['agent']],
     ['agent over 200 chars', ['a', 'register', long], 2, ['agent', '201']],
-    ['agent type with /', ['a', 'register', 'ok-agent', 'bad/type'], 2, ['agent type', 'bad/type']],
+    ['agent type with a control character', ['a', 'register', 'ok-agent', 'bad\u0007type'], 2, ['agent type', 'control']],
     // knowledge topics
     ['topic with ..', ['kb', 'write', '../escape', 'x'], 2, ['topic', '../escape']],
     ['topic with .. in the middle', ['kb', 'write', 'a/../b', 'x'], 2, ['topic', 'a/../b']],
@@ -92,7 +92,9 @@ describe('refusals leave no trace', () => {
     ['ws priority 101', ['ws', 'create', 'w2', 'd', '101'], 2, ['priority', '101']],
     ['non-numeric task priority', ['t', 'add', 'w', 'T', 'd', 'urgent'], 2, ['priority', 'urgent']],
     ['fractional task priority', ['t', 'add', 'w', 'T', 'd', '1.5'], 2, ['priority', '1.5']],
-    ['non-numeric estimate', ['t', 'add', 'w', 'T', '--estimate', 'lots'], 2, ['estimate', 'lots']],
+    // An estimate may be text ("2h", as the original took it), but a number must be a whole one, not negative.
+    ['negative estimate', ['t', 'add', 'w', 'T', '--estimate', '-2'], 2, ['estimate', '-2']],
+    ['fractional estimate', ['t', 'add', 'w', 'T', '--estimate', '1.5'], 2, ['estimate', '1.5']],
     ['non-numeric lease on claim', ['t', 'claim', 'w', 'x', 'ag', '--lease', 'long'], 2, ['lease', 'long']],
     ['lease below 1 s', ['t', 'claim', 'w', 'x', 'ag', '--lease', '999'], 2, ['lease', '999']],
     ['non-numeric lease on next', ['t', 'next', 'w', 'ag', '--lease', '1e3'], 2, ['lease', '1e3']],

@@ -54,7 +54,7 @@ describe('orc completion', () => {
     expect(complete(r.stdout, ['orc', 't', 'n'])).toEqual(['next']);
     expect(complete(r.stdout, ['orc', 'task', 'cl'])).toEqual(['claim']);
     expect(complete(r.stdout, ['orc', 't', 'next', '--w'])).toEqual(['--wait']);
-    expect(complete(r.stdout, ['orc', 'lock', 'acquire', 'deploy', '--t'])).toEqual(['--ttl', '--timeout']);
+    expect(complete(r.stdout, ['orc', 'lock', 'acquire', 'deploy', '--ti'])).toEqual(['--timeout']);
     // A global option's value is not taken for a command word.
     expect(complete(r.stdout, ['orc', '--repo', 't', 'lo'])).toEqual(['lock', 'log']);
     expect(complete(r.stdout, ['orc', '--repo', '/x', 'lock', 'a'])).toEqual(['acquire']);

@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, git, orc, orcAsync, orcJson, tmpRepo } from '../helpers.js';
+import { open } from '../../src/index.js';
+import { cleanup, git, orc, orcAsync, orcJson, testEnv, tmpRepo } from '../helpers.js';
 import { req, serve, type Served } from './helpers.js';
 
 let repo: string;
@@ -110,7 +111,7 @@ describe('orc serve: writes', () => {
     expect(done.body.status).toBe('done');
     const none = await req('POST', `${s.base}/workstreams/api/next`, { agent: 'a1' });
     expect(none.status).toBe(200);
-    expect(none.body).toBeNull();
+    expect(none.body).toEqual({ message: 'No pending tasks' });
     orcJson(repo, ['t', 'add', 'api', 'from cli', '--id', 'c1']);
     const next = await req('POST', `${s.base}/workstreams/api/next`, { agent: 'a3' });
     expect(next.body.id).toBe('c1');
@@ -126,23 +127,24 @@ describe('orc serve: writes', () => {
     expect((await req('POST', `${s.base}/agents`, { id: 'x', capabilities: 'ts' })).status).toBe(400);
   });
 
-  it('locks: 201, 409 when held, release 200 / 409 / 404', async () => {
+  it("locks: 200 acquired, 409 when held, release 200 {released} (the original's codes)", async () => {
     const l = await req('POST', `${s.base}/locks`, { resource: 'src/db/schema.ts', agent: 'a1', ttl_ms: 60000 });
-    expect(l.status).toBe(201);
-    expect(l.body.resource).toBe('src/db/schema.ts');
+    expect(l.status).toBe(200);
+    expect(l.body).toMatchObject({ acquired: true, resource: 'src/db/schema.ts' });
     expect((await req('POST', `${s.base}/locks`, { resource: 'src/db/schema.ts', agent: 'a2' })).status).toBe(409);
     expect((await req('GET', `${s.base}/locks`)).body.map((x: { resource: string }) => x.resource)).toEqual(['src/db/schema.ts']);
-    expect((await req('DELETE', `${s.base}/locks/src/db/schema.ts?agent=a2`)).status).toBe(409);
-    expect((await req('DELETE', `${s.base}/locks/src/db/schema.ts`, { agent: 'a1' })).status).toBe(200);
-    expect((await req('DELETE', `${s.base}/locks/never-held?agent=a1`)).status).toBe(404);
+    expect((await req('DELETE', `${s.base}/locks/src/db/schema.ts?agent=a2`)).body).toMatchObject({ released: false, code: 'CONFLICT' });
+    expect((await req('DELETE', `${s.base}/locks/src/db/schema.ts`, { agent: 'a1' })).body).toMatchObject({ released: true });
+    const never = await req('DELETE', `${s.base}/locks/never-held?agent=a1`);
+    expect([never.status, never.body.released, never.body.code]).toEqual([200, false, 'NOT_FOUND']);
   });
 
   it('knowledge: PUT as JSON and as text, GET, DELETE; a topic that escapes is 400', async () => {
     const j = await req('PUT', `${s.base}/knowledge/design/api`, { content: 'json body' });
     expect(j.status).toBe(200);
-    expect(j.body).toEqual({ topic: 'design/api', bytes: 9 });
+    expect(j.body).toEqual({ ok: true, topic: 'design/api', bytes: 9 });
     const t = await req('PUT', `${s.base}/knowledge/design/text`, 'plain body', { 'content-type': 'text/plain' });
-    expect(t.body).toEqual({ topic: 'design/text', bytes: 10 });
+    expect(t.body).toEqual({ ok: true, topic: 'design/text', bytes: 10 });
     expect(orc(repo, ['kb', 'read', 'design/text']).stdout).toBe('plain body');
     expect((await req('PUT', `${s.base}/knowledge/x`, { content: 5 })).status).toBe(400);
     expect((await req('PUT', `${s.base}/knowledge/a%2F..%2Fb`, { content: 'x' })).status).toBe(400);
@@ -238,7 +240,10 @@ describe('orc serve: the dashboard files', () => {
 
   it("GET /api/workstreams/:name/tasks/:id/commits: the task's linked code commits", async () => {
     orcJson(repo, ['t', 'claim', 'w', 't1', 'cli-agent']);
-    orcJson(repo, ['event', 'code_committed', JSON.stringify({ workstream: 'w', task_id: 't1', commit: 'a'.repeat(40), branch: 'feature', subject: 'did it' })], { env: { ORC_AGENT: 'cli-agent' } });
+    // The post-commit hook's own op (a free-form `orc event code_committed` is refused: the action is reserved).
+    expect(orc(repo, ['event', 'code_committed', JSON.stringify({ workstream: 'w', task_id: 't1', commit: 'b'.repeat(40) })]).code).toBe(2);
+    const lib = await open({ repo, agent: 'cli-agent', env: testEnv() });
+    await lib.linkCommit({ workstream: 'w', task_id: 't1', commit: 'a'.repeat(40), branch: 'feature', subject: 'did it' });
     const r = await req('GET', `${s.base}/workstreams/w/tasks/t1/commits`);
     expect(r.status).toBe(200);
     expect(r.body).toEqual([{ commit: 'a'.repeat(40), branch: 'feature', subject: 'did it', agent: 'cli-agent', ts: expect.any(String) }]);
