@@ -13,6 +13,10 @@ import { registerHooksCommands } from './hooks-commands.js';
 import { registerServeCommands } from './serve-commands.js';
 import { registerDemoCommands } from './demo-commands.js';
 import { registerRunnerCommands, registerTaskAfter, type RunnerCommand } from './runner-commands.js';
+import { registerWatchCommand } from './watch-commands.js';
+import { LIST_COMMANDS, commandPath, selectFields } from './list-fields.js';
+import { registerHelpCommands } from './completion.js';
+import { addExamples } from './help-examples.js';
 import { registerAgentUse, registerMcpCommand, registerPrimeCommand, registerSetupCommand } from './agentdoor-commands.js';
 import { setOpLoader } from '../model/ops.js';
 
@@ -150,15 +154,21 @@ export function buildProgram(argv?: string[]): Command {
           else o.print(task.id);
         }),
       );
-    t.command('list <workstream>')
-      .description('tasks of a workstream, best first')
+    t.command('list [workstream]')
+      .description('tasks of a workstream (or of all, with --all, --mine or --agent), best first')
       .addOption(new Option('--status <status>', 'only tasks with this status').choices(['pending', 'in_progress', 'done', 'failed']))
+      .option('--mine', "only the acting agent's tasks (across workstreams unless one is named)")
+      .option('--agent <name>', "only this agent's tasks (across workstreams unless one is named)")
+      .option('--all', 'every workstream')
       .action(
-        act(async (orc, g, wsName: string, opts: { status?: 'pending' | 'in_progress' | 'done' | 'failed' }) => {
+        act(async (orc, g, wsName: string | undefined, opts: { status?: 'pending' | 'in_progress' | 'done' | 'failed'; mine?: boolean; agent?: string; all?: boolean }, cmd?: Command) => {
           const o = await out();
-          const list = await orc.listTasks(wsName, { status: opts.status });
+          // --agent here filters; --mine means the agent named the usual way (before the command, ORC_AGENT, git config).
+          const own = (cmd?.opts() ?? opts) as typeof opts;
+          const { selectTasks, tasksAcrossText } = await import('./task-list.js');
+          const list = await selectTasks(orc, wsName, own, orc.agent);
           if (g.json) o.printJson(list);
-          else o.print(o.tasksText(list, new Date()));
+          else o.print(tasksAcrossText(list, new Date(), !wsName));
         }),
       );
     t.command('show <workstream> <id>')
@@ -178,7 +188,7 @@ export function buildProgram(argv?: string[]): Command {
       );
     t.command('claim <workstream> <id> [agent]')
       .description('claim a task for an agent, under a lease')
-      .option('--lease <ms>', 'lease length in ms (default 600000; heartbeats extend it)')
+      .option('--lease <duration>', 'lease length: 10m, 90s, 2h or ms (default 10m; heartbeats extend it)')
       .action(
         act(async (orc, g, wsName: string, id: string, agent: string | undefined, opts: { lease?: string }) => {
           const task = await orc.claimTask(wsName, id, needAgent(orc, agent), { leaseMs: opts.lease });
@@ -189,14 +199,17 @@ export function buildProgram(argv?: string[]): Command {
       );
     t.command('next <workstream> [agent]')
       .description('claim the best pending task (priority, then oldest); --json prints it or null')
-      .option('--lease <ms>', 'lease length in ms (default 600000; heartbeats extend it)')
+      .option('--lease <duration>', 'lease length: 10m, 90s, 2h or ms (default 10m; heartbeats extend it)')
+      .option('--wait', 'if none is claimable, wait until one is (added, reopened, unblocked, lease ended), then claim it')
+      .option('--timeout <seconds>', 'with --wait: give up after this long (exit 1); 30, 90s, 10m')
       .action(
-        act(async (orc, g, wsName: string, agent: string | undefined, opts: { lease?: string }) => {
-          const task = await orc.getNextTask(wsName, needAgent(orc, agent), { leaseMs: opts.lease });
+        act(async (orc, g, wsName: string, agent: string | undefined, opts: { lease?: string; wait?: boolean; timeout?: string }) => {
+          const who = needAgent(orc, agent);
+          const task = opts.wait ? await (await import('./watch-commands.js')).waitForNext(orc, wsName, who, opts) : await orc.getNextTask(wsName, who, { leaseMs: opts.lease });
           const o = await out();
           if (g.json) o.printJson(task);
           else if (task) o.print(`${task.id}\t${task.title}`);
-          else process.stderr.write(`orc: no claimable task in ${wsName}\n`);
+          else process.stderr.write(`orc: no claimable task in ${wsName}${opts.wait ? ' before the timeout' : ''}\n`);
           return task ? 0 : 1;
         }),
       );
@@ -269,11 +282,18 @@ export function buildProgram(argv?: string[]): Command {
     lock
       .command('acquire <resource> [agent]')
       .description('acquire (or renew) a lock; exit 1 if another agent holds an overlapping one or runs a task with an overlapping resource')
-      .option('--ttl <ms>', 'time to live in ms (default 60000); heartbeats extend it')
+      .option('--ttl <duration>', 'time to live: 60s, 5m or ms (default 60s); heartbeats extend it')
       .option('--task <ws/id>', 'the task it is for: released when that task completes or fails')
+      .option('--wait', 'if another agent holds it, queue (first come, first served on this host) until it is free')
+      .option('--timeout <seconds>', 'with --wait: give up after this long (exit 1); 30, 90s, 10m')
       .action(
-        act(async (orc, g, resource: string, agent: string | undefined, opts: { ttl?: string; task?: string }) => {
-          const l = await orc.acquireLock(resource, needAgent(orc, agent), opts.ttl, { task: opts.task });
+        act(async (orc, g, resource: string, agent: string | undefined, opts: { ttl?: string; task?: string; wait?: boolean; timeout?: string }) => {
+          const who = needAgent(orc, agent);
+          const l = opts.wait ? await (await import('./watch-commands.js')).waitForLock(orc, resource, who, opts) : await orc.acquireLock(resource, who, opts.ttl, { task: opts.task });
+          if (!l) {
+            process.stderr.write(`orc: lock "${resource}" still held when the wait ended; see \`orc lock list\`\n`);
+            return 1;
+          }
           const o = await out();
           if (g.json) o.printJson(l);
           else o.print(`locked ${l.resource} for ${l.agent} until ${l.expires_at} (token ${l.token})`);
@@ -436,14 +456,18 @@ export function buildProgram(argv?: string[]): Command {
     [['mcp'], () => registerMcpCommand(program, act)],
     [['prime'], () => registerPrimeCommand(program, act)],
     [['setup'], () => registerSetupCommand(program, act)],
+    [['watch'], () => registerWatchCommand(program, act)],
   ];
   const wanted = argv ? commandName(argv) : undefined;
   const only = groups.find(([names]) => wanted !== undefined && names.includes(wanted));
   if (only) only[1]();
   else for (const [, register] of groups) register();
+  registerHelpCommands(program);
+  addExamples(program);
 
   addGlobalsToLeaves(program);
   oneLineErrors(program);
+  program.hook('preAction', (_p, leaf) => selectFields(leaf.opts().json));
   return program;
 }
 
@@ -460,6 +484,7 @@ function addGlobalsToLeaves(cmd: Command): void {
       continue;
     }
     const has = (flag: string) => sub.options.some((o) => o.long === flag);
+    if (!has('--json') && LIST_COMMANDS.has(commandPath(sub))) sub.option('--json [fields]', 'machine output: one JSON value on stdout; FIELDS (id,title,…) keeps only those');
     if (!has('--json')) sub.option('--json', 'machine output: one JSON value on stdout');
     if (!has('--repo')) sub.option('--repo <path>', 'the coordination repo');
     if (!has('--agent')) sub.option('--agent <name>', 'the acting agent');

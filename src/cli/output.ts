@@ -1,3 +1,4 @@
+import { project } from './list-fields.js';
 import { relativeTime, describeEvent, termSafe, termSafeText } from '../ops/status-text.js';
 import type { Agent, Lock, OrcEvent, Task, WorkstreamSummary } from '../model/types.js';
 import type { LogEntry } from '../ops/orc.js';
@@ -5,7 +6,7 @@ import type { SyncReport } from '../ops/sync.js';
 
 /** Writes one JSON value, the whole of stdout in --json mode. */
 export function printJson(v: unknown): void {
-  process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(project(v), null, 2)}\n`);
 }
 
 /** Writes human-readable text: control characters and bidi overrides are escaped (line breaks and tabs kept); --json output goes through printJson, exact. */

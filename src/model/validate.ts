@@ -1,4 +1,5 @@
 import { invalid } from '../errors.js';
+import { parseDuration } from './duration.js';
 
 /** Limits on sizes, so that one op's cost and one file's size stay bounded. */
 export const LIMITS = {
@@ -159,8 +160,8 @@ export function checkInt(kind: string, v: unknown, min: number, max: number): nu
 export const checkPriority = (v: unknown): number => checkInt('priority', v, 1, 100);
 /** The task priority used when none is given: the lowest of the original tool's 1-5 scale. */
 export const DEFAULT_TASK_PRIORITY = 5;
-/** Durations in ms: at least a second, at most 30 days. */
-export const checkDuration = (kind: string, v: unknown): number => checkInt(kind, v, 1000, 30 * 24 * 3600_000);
+/** Durations in ms (or `90s`, `10m`, `2h`, `1d`): at least a second, at most 30 days. */
+export const checkDuration = (kind: string, v: unknown): number => checkInt(kind, parseDuration(v, kind), 1000, 30 * 24 * 3600_000);
 
 export function checkList<T>(kind: string, v: unknown, each: (x: unknown) => T, max = 50): T[] {
   if (v === undefined || v === null) return [];

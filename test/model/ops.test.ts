@@ -144,7 +144,9 @@ describe('input validation (nothing decided on bad input)', () => {
   it('accepts folder topics and refuses non-numeric priorities and TTLs', () => {
     expect(O.kbWrite.parse({ topic: 'notes/setup guide', content: '' })).toEqual({ topic: 'notes/setup guide', content: Buffer.alloc(0) });
     expect(refused(() => O.taskAdd.parse({ workstream: 'w', id: 'i', title: 't', priority: 'high' })).message).toMatch(/priority must be a whole number/);
-    expect(refused(() => O.lockAcquire.parse({ resource: 'r', agent: 'a', ttl_ms: '10s' })).code).toBe('INVALID');
+    expect(refused(() => O.lockAcquire.parse({ resource: 'r', agent: 'a', ttl_ms: 'ten seconds' })).code).toBe('INVALID');
+    // A duration with a unit is a duration (90s, 10m, 2h, 1d).
+    expect(O.lockAcquire.parse({ resource: 'r', agent: 'a', ttl_ms: '10s' }).ttl_ms).toBe(10_000);
     expect(refused(() => O.taskAdd.parse({ workstream: 'w', id: 'i', title: 'two\nlines' })).code).toBe('INVALID');
   });
 });
