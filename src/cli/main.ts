@@ -263,14 +263,22 @@ export function buildProgram(argv?: string[]): Command {
     // ---------------------------------------------------------------- locks
     const lock = program.command('lock').description('locks on named resources, with TTL and fencing tokens');
     lock
-      .command('acquire <resource> [agent]')
-      .description('acquire (or renew) a lock; exit 1 if another agent holds an overlapping one or runs a task with an overlapping resource')
+      .command('acquire <resource> [more...]')
+      .description('acquire (or renew) locks, all or nothing in one commit; the last of 2+ arguments is the agent when it is an agent name (no "/" or wildcard) and no --agent is given; exit 1 if another agent holds an overlapping one or runs a task with an overlapping resource')
       .option('--ttl <ms>', 'time to live in ms (default 60000); heartbeats extend it')
       .option('--task <ws/id>', 'the task it is for: released when that task completes or fails')
       .action(
-        act(async (orc, g, resource: string, agent: string | undefined, opts: { ttl?: string; task?: string }) => {
-          const l = await orc.acquireLock(resource, needAgent(orc, agent), opts.ttl, { task: opts.task });
+        act(async (orc, g, resource: string, more: string[], opts: { ttl?: string; task?: string }) => {
+          const args = [resource, ...more];
+          const agent = !g.agent && args.length > 1 && /^[A-Za-z0-9][A-Za-z0-9._@+-]*$/.test(args[args.length - 1]!) ? args.pop() : undefined;
           const o = await out();
+          if (args.length > 1) {
+            const list = await orc.acquireLocks(args, needAgent(orc, agent), opts.ttl, { task: opts.task });
+            if (g.json) o.printJson(list);
+            else o.print(list.map((l) => `locked ${l.resource} for ${l.agent} until ${l.expires_at} (token ${l.token})`).join('\n'));
+            return;
+          }
+          const l = await orc.acquireLock(resource, needAgent(orc, agent), opts.ttl, { task: opts.task });
           if (g.json) o.printJson(l);
           else o.print(`locked ${l.resource} for ${l.agent} until ${l.expires_at} (token ${l.token})`);
         }),

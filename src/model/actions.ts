@@ -21,6 +21,7 @@ export const RESERVED_ACTIONS: ReadonlySet<string> = new Set([
   'lock_acquired',
   'lock_renewed',
   'lock_released',
+  'locks_acquired',
   'knowledge_written',
   'knowledge_deleted',
   // the runner
