@@ -40,6 +40,26 @@ async function clientHook(name: string, args: string[], g: Globals): Promise<num
   return 0;
 }
 
+/**
+ * The pre-commit guard, answering on stdout for hooks/pre-commit: nothing
+ * (go on), one line (go on: orc itself failed), or `refused` and the reasons
+ * (exit 1). It never refuses on orc's own error.
+ */
+async function checkCommit(g: Globals): Promise<number> {
+  try {
+    const guard = await import('../hooks/guard.js');
+    const orc = await open({ repo: g.repo, agent: g.agent, onWarning: debug });
+    const r = await guard.checkCommit(orc);
+    debug(`pre-commit: ${r.note}`);
+    if (!r.blocked.length) return 0;
+    process.stdout.write(`refused\n${guard.refusalText(orc.agent!, r.blocked)}`);
+    return 1;
+  } catch (e) {
+    process.stdout.write(`orc: pre-commit guard skipped, commit not checked: ${(e as Error).message.split('\n')[0]}\n`);
+    return 0;
+  }
+}
+
 export function registerHooksCommands(program: Command): void {
   const hooks = program.command('hooks').description("install git hooks: a guard for the shared remote's state branch, and Orc-Task trailers linking agents' commits to their tasks");
 
@@ -48,7 +68,7 @@ export function registerHooksCommands(program: Command): void {
 
   for (const verb of ['install', 'uninstall', 'status'] as const) {
     const desc = {
-      install: "install orc's hooks (prepare-commit-msg, post-commit; pre-receive with --remote-repo); a hook you had is kept and run first",
+      install: "install orc's hooks (pre-commit, prepare-commit-msg, post-commit; pre-receive with --remote-repo); a hook you had is kept and run first",
       uninstall: "remove orc's hooks and put back the ones they chained to",
       status: "show which hooks are orc's",
     }[verb];
@@ -65,6 +85,13 @@ export function registerHooksCommands(program: Command): void {
         else output.print(`${target.dir}\n${states(list)}`);
       });
   }
+
+  hooks
+    .command('check-commit', { hidden: true })
+    .description("the pre-commit guard: refuse staged paths another agent holds (called by orc's pre-commit script)")
+    .action(async (_opts: unknown, cmd: Command) => {
+      process.exitCode = await checkCommit(cmd.optsWithGlobals() as Globals);
+    });
 
   hooks
     .command('run <hook> [args...]', { hidden: true })

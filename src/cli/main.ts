@@ -280,21 +280,36 @@ export function buildProgram(argv?: string[]): Command {
     // ---------------------------------------------------------------- locks
     const lock = program.command('lock').description('locks on named resources, with TTL and fencing tokens');
     lock
-      .command('acquire <resource> [agent]')
-      .description('acquire (or renew) a lock; exit 1 if another agent holds an overlapping one or runs a task with an overlapping resource')
+      .command('acquire <resource> [more...]')
+      .description('acquire (or renew) locks, all or nothing in one commit; the last of 2+ arguments is the agent when it is an agent name (no "/" or wildcard) and no --agent is given; exit 1 if another agent holds an overlapping one or runs a task with an overlapping resource')
       .option('--ttl <duration>', 'time to live: 60s, 5m or ms (default 60s); heartbeats extend it')
       .option('--task <ws/id>', 'the task it is for: released when that task completes or fails')
       .option('--wait', 'if another agent holds it, queue (first come, first served on this host) until it is free')
       .option('--timeout <seconds>', 'with --wait: give up after this long (exit 1); 30, 90s, 10m')
       .action(
-        act(async (orc, g, resource: string, agent: string | undefined, opts: { ttl?: string; task?: string; wait?: boolean; timeout?: string }) => {
-          const who = needAgent(orc, agent);
-          const l = opts.wait ? await (await import('./watch-commands.js')).waitForLock(orc, resource, who, opts) : await orc.acquireLock(resource, who, opts.ttl, { task: opts.task });
-          if (!l) {
-            process.stderr.write(`orc: lock "${resource}" still held when the wait ended; see \`orc lock list\`\n`);
-            return 1;
+        act(async (orc, g, resource: string, more: string[], opts: { ttl?: string; task?: string; wait?: boolean; timeout?: string }) => {
+          const args = [resource, ...more];
+          const agent = !g.agent && args.length > 1 && /^[A-Za-z0-9][A-Za-z0-9._@+-]*$/.test(args[args.length - 1]!) ? args.pop() : undefined;
+          if (opts.wait && args.length > 1) throw new OrcError('USAGE', '--wait takes one resource; wait for each in turn, or acquire several at once without --wait');
+          if (opts.wait) {
+            const l = await (await import('./watch-commands.js')).waitForLock(orc, resource, needAgent(orc, agent), opts);
+            if (!l) {
+              process.stderr.write(`orc: lock "${resource}" still held when the wait ended; see \`orc lock list\`\n`);
+              return 1;
+            }
+            const o = await out();
+            if (g.json) o.printJson(l);
+            else o.print(`locked ${l.resource} for ${l.agent} until ${l.expires_at} (token ${l.token})`);
+            return;
           }
           const o = await out();
+          if (args.length > 1) {
+            const list = await orc.acquireLocks(args, needAgent(orc, agent), opts.ttl, { task: opts.task });
+            if (g.json) o.printJson(list);
+            else o.print(list.map((l) => `locked ${l.resource} for ${l.agent} until ${l.expires_at} (token ${l.token})`).join('\n'));
+            return;
+          }
+          const l = await orc.acquireLock(resource, needAgent(orc, agent), opts.ttl, { task: opts.task });
           if (g.json) o.printJson(l);
           else o.print(`locked ${l.resource} for ${l.agent} until ${l.expires_at} (token ${l.token})`);
         }),

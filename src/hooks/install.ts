@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OrcError } from '../errors.js';
 
-export const CLIENT_HOOKS = ['prepare-commit-msg', 'post-commit'] as const;
+export const CLIENT_HOOKS = ['pre-commit', 'prepare-commit-msg', 'post-commit'] as const;
 export const SERVER_HOOKS = ['pre-receive'] as const;
 export type HookName = (typeof CLIENT_HOOKS)[number] | (typeof SERVER_HOOKS)[number];
 

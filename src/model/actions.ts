@@ -19,6 +19,7 @@ export const RESERVED_ACTIONS: readonly string[] = [
   'lock_acquired',
   'lock_renewed',
   'lock_released',
+  'locks_acquired',
   'knowledge_written',
   'knowledge_deleted',
   'code_committed',

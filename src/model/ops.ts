@@ -628,6 +628,34 @@ export const lockRelease = def({
   },
 });
 
+/**
+ * Several locks at once, all or nothing, in one commit: each resource is
+ * decided as `lock.acquire` decides it (against the same state: the agent's
+ * own locks never stand in each other's way), each with its fencing token.
+ */
+export const lockAcquireMany = def({
+  name: 'lock.acquire_many',
+  exclusive: true,
+  parse: (r) => {
+    if (!Array.isArray(r.resources) || r.resources.length === 0) throw invalid('resources must be a non-empty list, like ["src/api/**", "src/db.ts"]');
+    if (r.resources.length > 100) throw invalid(`${r.resources.length} resources in one acquire; the limit is 100`);
+    const one = lockAcquire.parse({ ...r, resource: r.resources[0] });
+    return { ...one, resources: [...new Set(r.resources.map((x) => V.checkResource(x)))] };
+  },
+  decide(s, i, ctx): Decision<Lock[]> {
+    const each = i.resources.map((resource) => lockAcquire.decide(s, { ...i, resource }, ctx));
+    const changes = new Map(each.flatMap((d) => [...d.changes]));
+    const locks = each.map((d) => d.result);
+    return {
+      changes,
+      event: { action: 'locks_acquired', locks: locks.map((l, n) => ({ resource: l.resource, token: l.token, renewed: each[n]!.event?.action === 'lock_renewed' })), ttl_ms: i.ttl_ms ?? ctx.settings.lock_ttl_ms, expires_at: locks[0]!.expires_at, ...(i.task ? { task: i.task } : {}) },
+      summary: `acquire ${locks.length} locks for ${i.agent}: ${locks.map((l) => `${l.resource} (token ${l.token})`).join(', ')}`.slice(0, 500),
+      result: locks,
+      actor: i.agent,
+    };
+  },
+});
+
 // ---------------------------------------------------------------- knowledge
 
 export const kbWrite = def({
@@ -762,6 +790,7 @@ export const OPS = {
   [agentHeartbeat.name]: agentHeartbeat,
   [lockAcquire.name]: lockAcquire,
   [lockRelease.name]: lockRelease,
+  [lockAcquireMany.name]: lockAcquireMany,
   [kbWrite.name]: kbWrite,
   [kbDelete.name]: kbDelete,
   [eventLog.name]: eventLog,

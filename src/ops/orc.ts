@@ -7,6 +7,7 @@ import type { OpDef } from '../model/ops.js';
 import * as S from '../model/state.js';
 import type { Agent, Lock, LostClaim, OrcEvent, Task, TaskStatus, Workstream, WorkstreamSummary } from '../model/types.js';
 import { checkName, checkTopic } from '../model/validate.js';
+import { holdings, type Holding } from '../model/resources.js';
 import { trailers } from '../store/commit.js';
 import { checkRepoFormat, isTrue, last, loadConfig } from '../store/config.js';
 import { SharedPerm } from '../store/perm.js';
@@ -438,6 +439,16 @@ export class Orc {
    */
   acquireLock(resource: string, agent?: string, ttlMs?: number | string, opts: { task?: string } = {}): Promise<Lock> {
     return this.op('lock.acquire', { resource, agent: agent ?? this.agent, ttl_ms: ttlMs, task: opts.task });
+  }
+
+  /** Several locks at once, all or nothing, in one commit (op `lock.acquire_many`); the locks in the order given. */
+  acquireLocks(resources: string[], agent?: string, ttlMs?: number | string, opts: { task?: string } = {}): Promise<Lock[]> {
+    return this.op('lock.acquire_many', { resources, agent: agent ?? this.agent, ttl_ms: ttlMs, task: opts.task });
+  }
+
+  /** Live locks and running tasks' resources held by agents other than `except`, from the local branch (no fetch). */
+  async holdings(except: string | null): Promise<Holding[]> {
+    return holdings(this.snap(), this.clock(), except);
   }
 
   releaseLock(resource: string, agent?: string): Promise<Lock> {

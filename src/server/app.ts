@@ -404,6 +404,12 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
     const b = body(req);
     if (b.ttl !== undefined && b.ttl_ms !== undefined && b.ttl !== b.ttl_ms) throw invalid('give the lock\'s time to live once, as "ttl" or "ttl_ms" (milliseconds)');
     try {
+      if (b.resources !== undefined) {
+        if (b.resource !== undefined) throw invalid('give "resource" (one) or "resources" (a list), not both');
+        const locks = await acting(req).acquireLocks(b.resources as string[], str(b, 'agent'), (b.ttl_ms ?? b.ttl) as number | undefined, { task: str(b, 'task') });
+        res.json({ acquired: true, locks });
+        return;
+      }
       const lock = await acting(req).acquireLock(str(b, 'resource') as string, str(b, 'agent'), (b.ttl_ms ?? b.ttl) as number | undefined, { task: str(b, 'task') });
       res.json({ acquired: true, ...lock, lock });
     } catch (e) {

@@ -109,9 +109,10 @@ describe('prepare-commit-msg and post-commit', () => {
   it('without orc on PATH, or with orc failing, the commit goes on', () => {
     const r = commit(repo, hookEnv({}, false), '-m', 'no orc here');
     expect(body()).toBe('no orc here');
-    expect(r.stderr.trim().split('\n')).toEqual(['orc: prepare-commit-msg hook skipped: orc is not on PATH', 'orc: post-commit hook skipped: orc is not on PATH']);
+    expect(r.stderr.trim().split('\n')).toEqual(['orc: pre-commit guard skipped: orc is not on PATH', 'orc: prepare-commit-msg hook skipped: orc is not on PATH', 'orc: post-commit hook skipped: orc is not on PATH']);
     const broken = commit(repo, { ...env, ORC_REPO: '/nonexistent' }, '-m', 'orc fails');
-    expect(broken.stderr).toBe('');
+    // prepare-commit-msg and post-commit say nothing; the pre-commit guard says it did not check, in one line.
+    expect(broken.stderr).toMatch(/^orc: pre-commit guard skipped, commit not checked: [^\n]*\n$/);
     expect(body()).toBe('orc fails');
   });
 });

@@ -42,6 +42,7 @@ describe('orc hooks install / uninstall', () => {
     const status = JSON.parse(orcOk(repo, env, 'hooks', 'status', '--json')) as { dir: string; hooks: { name: string; state: string; chained: boolean }[] };
     expect(status.dir).toBe(hooks);
     expect(status.hooks).toEqual([
+      expect.objectContaining({ name: 'pre-commit', state: 'orc', chained: false }),
       expect.objectContaining({ name: 'prepare-commit-msg', state: 'orc', chained: true }),
       expect.objectContaining({ name: 'post-commit', state: 'orc', chained: false }),
     ]);
@@ -65,7 +66,7 @@ describe('orc hooks install / uninstall', () => {
     fs.mkdirSync(path.join(repo, 'sub'));
     const out = JSON.parse(orcOk(path.join(repo, 'sub'), env, 'hooks', 'install', '--json')) as { dir: string };
     expect(out.dir).toBe(path.join(repo, '.githooks'));
-    expect(fs.readdirSync(path.join(repo, '.githooks')).sort()).toEqual(['post-commit', 'prepare-commit-msg']);
+    expect(fs.readdirSync(path.join(repo, '.githooks')).sort()).toEqual(['post-commit', 'pre-commit', 'prepare-commit-msg']);
     expect(fs.existsSync(path.join(repo, '.git', 'hooks', 'post-commit'))).toBe(false);
     orcOk(repo, env, 'hooks', 'uninstall');
     expect(fs.readdirSync(path.join(repo, '.githooks'))).toEqual([]);
