@@ -9,6 +9,7 @@ import type { Agent, Lock, LostClaim, OrcEvent, Task, TaskStatus, Workstream, Wo
 import { checkName, checkTopic } from '../model/validate.js';
 import { trailers } from '../store/commit.js';
 import { isTrue, last, loadConfig } from '../store/config.js';
+import { storageInfo, type StorageInfo } from '../store/maintain.js';
 import { GitStore, type Snapshot } from '../store/gitstore.js';
 import { discoverRepo, type RepoPaths } from '../store/repo.js';
 import { Engine, type EngineStats, type OpOutcome } from './engine.js';
@@ -81,6 +82,8 @@ export interface Status {
     stale_agents: number;
     active_locks: number;
     knowledge_topics: number;
+    /** The repository's objects as `git count-objects -v` counts them, read in place. */
+    storage: StorageInfo;
   };
 }
 
@@ -538,6 +541,7 @@ export class Orc {
         stale_agents: agents.filter((a) => a.stale).length,
         active_locks: active_locks.length,
         knowledge_topics: knowledge_topics.length,
+        storage: storageInfo(this.store.objects.dir),
       },
     };
   }

@@ -113,14 +113,16 @@ export class ObjectStore {
     const dir = path.dirname(file);
     const data = zlib.deflateSync(Buffer.concat([Buffer.from(`${type} ${content.length}\0`, 'latin1'), content]), { level: 1 });
     const tmp = path.join(dir, `tmp_obj_${process.pid}_${crypto.randomBytes(6).toString('hex')}`);
-    try {
-      fs.writeFileSync(tmp, data, { mode: 0o444 });
-    } catch (e) {
-      // The fan-out folder is made only when missing (a syscall saved per object on the hot path);
-      // `git gc` also removes folders it emptied, even ones this process wrote to before.
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      fs.mkdirSync(dir, { recursive: true });
-      fs.writeFileSync(tmp, data, { mode: 0o444 });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        fs.writeFileSync(tmp, data, { mode: 0o444 });
+        break;
+      } catch (e) {
+        // The fan-out folder is made only when missing (a syscall saved per object on the hot path);
+        // `git gc` and `git repack` also remove folders they emptied, even between our mkdir and write.
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 10) throw e;
+        fs.mkdirSync(dir, { recursive: true });
+      }
     }
     try {
       fs.renameSync(tmp, file);
