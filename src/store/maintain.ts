@@ -44,13 +44,19 @@ function fromGitConfig(repo: RepoPaths): { enabled?: boolean; threshold?: number
   return out;
 }
 
-/** The policy: git config (orc.packing, orc.packThreshold) over orc.json settings (packing, pack_threshold) over the default. */
-export function packPolicy(repo: RepoPaths, settings: PackSettings): PackPolicy {
+/**
+ * The policy: git config (orc.packing, orc.packThreshold) over orc.json
+ * settings (packing, pack_threshold) over the default. `settings` is asked
+ * only when git config does not decide both.
+ */
+export function packPolicy(repo: RepoPaths, settings: PackSettings | (() => PackSettings)): PackPolicy {
   const g = fromGitConfig(repo);
-  const s = (settings ?? {}) as { packing?: unknown; pack_threshold?: unknown };
+  if (g.enabled === false) return { enabled: false, threshold: g.threshold ?? DEFAULT_PACK_THRESHOLD };
+  if (g.enabled !== undefined && g.threshold !== undefined) return { enabled: g.enabled, threshold: g.threshold };
+  const s = ((typeof settings === 'function' ? settings() : settings) ?? {}) as { packing?: unknown; pack_threshold?: unknown };
   const sThreshold = typeof s.pack_threshold === 'number' && Number.isInteger(s.pack_threshold) && s.pack_threshold > 0 ? s.pack_threshold : undefined;
   return {
-    enabled: g.enabled ?? (s.packing === false ? false : true),
+    enabled: g.enabled ?? s.packing !== false,
     threshold: g.threshold ?? sThreshold ?? DEFAULT_PACK_THRESHOLD,
   };
 }
@@ -215,7 +221,7 @@ export function startPacking(repo: RepoPaths): number | null {
  */
 export function maybePack(repo: RepoPaths, objectsDir: string, settings: () => PackSettings): number | null {
   try {
-    const policy = packPolicy(repo, settings());
+    const policy = packPolicy(repo, settings);
     if (!policy.enabled) return null;
     if (estimateLoose(objectsDir, policy.threshold) <= policy.threshold) return null;
     return startPacking(repo);

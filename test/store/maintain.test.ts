@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, git, orc, orcAsync, orcJson, testEnv, tmpDir, tmpRepo } from '../helpers.js';
-import { estimateLoose, storageInfo } from '../../src/store/maintain.js';
+import { DEFAULT_PACK_THRESHOLD, estimateLoose, packPolicy, storageInfo } from '../../src/store/maintain.js';
+import { discoverRepo } from '../../src/store/repo.js';
 
 afterAll(cleanup);
 
@@ -71,11 +72,22 @@ describe('orc packs its own loose objects', () => {
     const repo = tmpRepo();
     orc(repo, ['ws', 'create', 'w'], { env: { ORC_AGENT: 'a' } });
     git(repo, 'config', 'orc.packing', 'false');
-    for (let i = 0; i < 20; i++) orc(repo, ['t', 'add', 'w', `t${i}`]);
+    for (let i = 0; i < 8; i++) orc(repo, ['t', 'add', 'w', `t${i}`]);
     const exact = storageInfo(path.join(repo, '.git', 'objects')).loose_objects;
     expect(exact).toBe(loose(repo));
     // Sampling every directory is exact.
     expect(estimateLoose(path.join(repo, '.git', 'objects'), 1)).toBe(exact);
+  });
+
+  it('the policy: git config over orc.json settings over the default (on, 2000)', () => {
+    const a = tmpRepo();
+    expect(packPolicy(discoverRepo(a, testEnv()), null)).toEqual({ enabled: true, threshold: DEFAULT_PACK_THRESHOLD });
+    const b = tmpRepo();
+    expect(packPolicy(discoverRepo(b, testEnv()), { packing: false, pack_threshold: 300 })).toEqual({ enabled: false, threshold: 300 });
+    const c = tmpRepo();
+    git(c, 'config', 'orc.packing', 'true');
+    git(c, 'config', 'orc.packThreshold', '500');
+    expect(packPolicy(discoverRepo(c, testEnv()), { packing: false, pack_threshold: 300 })).toEqual({ enabled: true, threshold: 500 });
   });
 
   it('packs past the threshold: loose objects drop below it, nothing lost', async () => {
@@ -182,9 +194,9 @@ describe('orc packs its own loose objects', () => {
     git(repo, 'config', 'orc.packThreshold', '100');
     let ops = 0;
     let kills = 0;
-    for (const delay of [0, 5, 15, 30, 60, 120]) {
+    for (const delay of [0, 10, 40, 100]) {
       git(repo, 'config', 'orc.packing', 'false');
-      for (let i = 0; i < 12; i++) {
+      for (let i = 0; i < 11; i++) {
         expect(orc(repo, ['t', 'add', 'w', `d${delay} t${i}`]).code).toBe(0);
         ops++;
       }
