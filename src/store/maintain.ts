@@ -120,9 +120,15 @@ export function storageInfo(objectsDir: string): StorageInfo {
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A repack this process started and has not reaped yet (a busy event loop) is a zombie: done.
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
 
@@ -205,10 +211,20 @@ export function startPacking(repo: RepoPaths): number | null {
       fs.rmSync(lock, { force: true });
       return null;
     }
+    const mine = `${child.pid} ${os.hostname()}\n`;
+    const release = () => {
+      // Only our own lock: a stale one may have been replaced since.
+      try {
+        if (fs.readFileSync(lock, 'utf8') === mine) fs.rmSync(lock, { force: true });
+      } catch {
+        // Gone already.
+      }
+    };
     child.on('error', () => fs.rmSync(lock, { force: true }));
+    child.on('exit', release);
     child.unref();
     if (!child.pid) return null;
-    fs.writeFileSync(lock, `${child.pid} ${os.hostname()}\n`);
+    fs.writeFileSync(lock, mine);
     return child.pid;
   } catch {
     return null;
