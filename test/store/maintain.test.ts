@@ -161,10 +161,14 @@ describe('orc packs its own loose objects', () => {
       }
     })();
     const per = 12;
+    // The repacks orc started, seen through its pack lock.
+    const repacks = new Set<number>();
     const writers = Array.from({ length: 4 }, async (_, w) => {
       let ok = 0;
       for (let i = 0; i < per; i++) {
         const r = await orcAsync(repo, ['t', 'add', 'w', `w${w} task ${i}`]);
+        const pid = lockPid(repo);
+        if (pid !== null) repacks.add(pid);
         if (r.code === 0) ok++;
         else throw new Error(r.stderr);
       }
@@ -179,6 +183,7 @@ describe('orc packs its own loose objects', () => {
     }
     await packingDone(repo);
     expect(gcs).toBeGreaterThan(0);
+    expect(repacks.size).toBeGreaterThan(0);
     expect(done).toBe(4 * per);
     expect(taskCount(repo, 'w')).toBe(4 * per);
     // One more op after the gcs: packs what is left past the threshold, then all is whole.
