@@ -31,12 +31,13 @@ export function git(cwd, ...args) {
   return r.stdout.trim();
 }
 
-/** A fresh non-bare repository with automatic gc off, so nothing repacks behind the benchmark's back. */
+/** A fresh non-bare repository with automatic gc and orc's packing off, so nothing repacks behind the benchmark's back. */
 export function makeRepo(root, name) {
   const dir = path.join(root, name);
   fs.mkdirSync(dir, { recursive: true });
   git(dir, 'init', '-q', '-b', 'main');
   git(dir, 'config', 'gc.auto', '0');
+  git(dir, 'config', 'orc.packing', 'false');
   return dir;
 }
 

@@ -10,6 +10,7 @@
 //   7. orc serve: GET /api/status at 10,000 tasks warm and cold, commit to SSE message (bench/server.mjs)
 //   8. orc mcp: the tools/list token budget, orc prime's size, tool round trips (bench/mcp.mjs)
 //   9. waiting: idle CPU of --wait waiters and orc watch, wake-up latency (bench/wait.mjs)
+//  10. storage: 5,000 ops with packing on and off, loose objects and .git size after (bench/pack.mjs)
 //
 // Environment: BENCH_KEEP=1 keeps the scratch repos (their path is printed).
 import { spawn, spawnSync } from 'node:child_process';
@@ -25,6 +26,7 @@ import { remoteBench } from './remote.mjs';
 import { serverBench } from './server.mjs';
 import { mcpBench } from './mcp.mjs';
 import { waitBench } from './wait.mjs';
+import { packBench } from './pack.mjs';
 import { childEnv, git, makeRepo, max, median, ms, nowMs, pct, ratio, round, run, table, verdict } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -537,6 +539,10 @@ async function main() {
     results.wait = wait.results;
     report.push(...wait.tables);
     missed.push(...wait.missed);
+    const pack = await packBench({ tmp, progress });
+    results.storage = pack.results;
+    report.push(...pack.tables);
+    missed.push(...pack.missed);
   } catch (e) {
     // Show what was measured before the failure, then fail.
     process.stdout.write(`${report.slice(3).join('\n')}\n\nBENCH FAILED: ${e?.stack ?? e}\n`);

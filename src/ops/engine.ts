@@ -6,6 +6,7 @@ import { readConfigFile, settingsOf } from '../model/state.js';
 import type { OrcEvent } from '../model/types.js';
 import type { Identity } from '../store/commit.js';
 import type { GitStore } from '../store/gitstore.js';
+import { maybePack } from '../store/maintain.js';
 
 export interface EngineOptions {
   store: GitStore;
@@ -106,6 +107,8 @@ export class Engine {
       const res = store.cas(tip, commit, ident, decision.summary);
       if (res === 'ok') {
         this.stats.commits++;
+        // Upkeep, detached: past the threshold of loose objects, a repack starts and this op returns at once.
+        maybePack(store.paths, store.objects.dir, () => readConfigFile(store.snapshot(commit))?.settings);
         return { result: decision.result, commit, attempts: attempt };
       }
       this.stats.retries++;

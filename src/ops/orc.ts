@@ -11,6 +11,7 @@ import { holdings, type Holding } from '../model/resources.js';
 import { trailers } from '../store/commit.js';
 import { checkRepoFormat, isTrue, last, loadConfig } from '../store/config.js';
 import { SharedPerm } from '../store/perm.js';
+import { storageInfo, type StorageInfo } from '../store/maintain.js';
 import { GitStore, type Snapshot } from '../store/gitstore.js';
 import { discoverRepo, type RepoPaths } from '../store/repo.js';
 import { Engine, type EngineStats, type OpOutcome } from './engine.js';
@@ -83,6 +84,8 @@ export interface Status {
     stale_agents: number;
     active_locks: number;
     knowledge_topics: number;
+    /** The repository's objects as `git count-objects -v` counts them, read in place. */
+    storage: StorageInfo;
   };
 }
 
@@ -555,6 +558,7 @@ export class Orc {
         stale_agents: agents.filter((a) => a.stale).length,
         active_locks: active_locks.length,
         knowledge_topics: knowledge_topics.length,
+        storage: storageInfo(this.store.objects.dir),
       },
     };
   }

@@ -62,6 +62,8 @@ export function renderStatusText(st: Status, now: Date): string {
   lines.push(
     `${count(st.summary.workstreams, 'workstream')} · ${count(t.total, 'task')} (${t.pending} pending, ${t.in_progress} in progress, ${t.done} done, ${t.failed} failed) · ${count(st.summary.agents, 'agent')} · ${count(st.summary.active_locks, 'lock')} · ${count(st.summary.knowledge_topics, 'topic')}`,
   );
+  const sto = st.summary.storage;
+  if (sto) lines.push(`storage: ${count(sto.loose_objects, 'loose object')} · ${count(sto.packs, 'pack')} (${sto.pack_bytes < 1048576 ? `${Math.ceil(sto.pack_bytes / 1024)} KB` : `${(sto.pack_bytes / 1048576).toFixed(1)} MB`}) in the repository's objects`);
   if (st.remote) {
     const r = st.remote;
     const where = r.tracking === null ? 'not fetched yet' : r.ahead === null ? 'no local state yet' : r.ahead === 0 && r.behind === 0 ? 'in sync' : `${r.ahead} ahead, ${r.behind} behind`;

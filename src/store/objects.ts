@@ -210,7 +210,7 @@ export class ObjectStore {
   write(type: ObjectType, content: Buffer): string {
     const oid = hashObject(type, content);
     const file = this.loosePath(oid);
-    if (fs.existsSync(file)) return oid;
+    if (this.freshen(file)) return oid;
     const dir = path.dirname(file);
     const data = zlib.deflateSync(Buffer.concat([Buffer.from(`${type} ${content.length}\0`, 'latin1'), content]), { level: 1 });
     // `git gc` and `git maintenance` remove fan-out folders they emptied, at any moment, even
@@ -234,6 +234,20 @@ export class ObjectStore {
         if (fs.existsSync(file)) return oid;
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt > 20) throw e;
       }
+    }
+  }
+
+  /**
+   * An object already there is used again: as git does, its time is brought to now, so that a
+   * `git gc` pruning old unreachable objects does not remove one a new commit just took up.
+   */
+  private freshen(file: string): boolean {
+    try {
+      const now = new Date();
+      fs.utimesSync(file, now, now);
+      return true;
+    } catch {
+      return false;
     }
   }
 
