@@ -13,6 +13,7 @@ import { registerHooksCommands } from './hooks-commands.js';
 import { registerServeCommands } from './serve-commands.js';
 import { registerDemoCommands } from './demo-commands.js';
 import { registerRunnerCommands, registerTaskAfter, type RunnerCommand } from './runner-commands.js';
+import { registerMsgCommands } from './msg-commands.js';
 import { registerAgentUse, registerMcpCommand, registerPrimeCommand, registerSetupCommand } from './agentdoor-commands.js';
 
 interface Globals {
@@ -427,6 +428,7 @@ export function buildProgram(argv?: string[]): Command {
     [['mcp'], () => registerMcpCommand(program, act)],
     [['prime'], () => registerPrimeCommand(program, act)],
     [['setup'], () => registerSetupCommand(program, act)],
+    [['msg', 'message', 'inbox'], () => registerMsgCommands(program, act)],
   ];
   const wanted = argv ? commandName(argv) : undefined;
   const only = groups.find(([names]) => wanted !== undefined && names.includes(wanted));

@@ -1,5 +1,7 @@
 import { OrcError } from '../errors.js';
 import { OPS, eventLog, type OpDef } from '../model/ops.js';
+// Messages register their ops (msg.send, msg.read, msg.ack) on load, so a replay finds them.
+import '../model/messages.js';
 import { trailers } from '../store/commit.js';
 import type { GitStore } from '../store/gitstore.js';
 import { commitsSince, fetchBranch, isAncestor, pushBranch, updateRef } from '../store/gitcli.js';
@@ -259,6 +261,7 @@ export class Sync {
     if (rec.op === 'kb.write' && typeof rec.input.content_blob === 'string') {
       return { topic: rec.input.topic, content: this.store.objects.read(rec.input.content_blob, 'blob').content };
     }
+    if (rec.op === 'msg.send' && typeof rec.input.body_blob === 'string') return { ...rec.input, body: this.store.objects.read(rec.input.body_blob, 'blob').content };
     return rec.input;
   }
 }
