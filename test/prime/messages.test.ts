@@ -26,4 +26,20 @@ describe('orc prime and messages', () => {
     expect(orcJson<any>(repo, ['prime', '--agent', 'me']).messages.unread).toBe(4);
     expect(orcJson<any>(repo, ['prime', '--agent', 'you']).messages).toMatchObject({ unread: 1, latest: [expect.objectContaining({ subject: 'not for me' })] });
   });
+
+  it("a task's brief shows its assignee's unread messages; none when it has none", () => {
+    const repo = tmpRepo();
+    for (const a of ['dev', 'lead']) orc(repo, ['a', 'register', a]);
+    orc(repo, ['ws', 'create', 'W']);
+    orc(repo, ['t', 'add', 'W', 'the task', '--id', 't1']);
+    orc(repo, ['t', 'claim', 'W', 't1', 'dev']);
+    expect(orc(repo, ['brief', 'W', 't1']).stdout).not.toContain('Unread messages');
+    const m = orcJson<{ id: string }>(repo, ['msg', 'send', '@ws:W', 'use *the* new API', '--importance', 'high'], { env: { ORC_AGENT: 'lead' } });
+    const md = orc(repo, ['brief', 'W', 't1']);
+    expect(md.code, md.stderr).toBe(0);
+    expect(md.stdout).toContain('## Unread messages for dev (1)');
+    expect(md.stdout).toContain(`- \`${m.id}\` from lead (high): use \\*the\\* new API`);
+    const j = orcJson<any>(repo, ['brief', 'W', 't1']);
+    expect(j.messages).toMatchObject({ agent: 'dev', unread: 1 });
+  });
 });
