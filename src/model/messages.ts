@@ -130,7 +130,7 @@ export function getState(s: StateReader, agent: string, id: string): RecipientSt
   return s.json<RecipientState>(stateFile(agent, id));
 }
 
-/** Every message, oldest first; a month's headers are memoised by its tree id. */
+/** Every message, oldest first. */
 export function listMessages(s: StateReader): Message[] {
   const out: Message[] = [];
   for (const y of s.list('messages')) {
@@ -138,14 +138,8 @@ export function listMessages(s: StateReader): Message[] {
     for (const m of s.list(`messages/${y.name}`)) {
       if (!m.dir || !/^\d{2}$/.test(m.name)) continue;
       const dir = `messages/${y.name}/${m.name}`;
-      out.push(
-        ...s.memo('msg-month', m.oid, () =>
-          s
-            .list(dir)
-            .filter((f) => !f.dir && f.name.endsWith('.json'))
-            .map((f) => s.jsonBlob<Message>(f.oid, `${dir}/${f.name}`)),
-        ),
-      );
+      // Not memoised across processes (the memo file would carry every header): each blob is parsed once per process.
+      for (const f of s.list(dir)) if (!f.dir && f.name.endsWith('.json')) out.push(s.jsonBlob<Message>(f.oid, `${dir}/${f.name}`));
     }
   }
   return out.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
