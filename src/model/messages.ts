@@ -11,6 +11,7 @@
  * Ids begin with the UTC send time (YYYYMMDDHHMMSS-xxxxxx), so the id alone
  * names the message's folder and sorts by time.
  */
+import { crypto } from '../node.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import * as S from './state.js';
 import type { StateReader } from './state.js';
@@ -68,6 +69,16 @@ export function checkMessageId(v: unknown): string {
 /** A new id: the UTC time to the second, then 24 random bits (given, so that decide stays pure). */
 export function newMessageId(now: Date, random: string): string {
   return `${now.toISOString().replace(/[-:T]/g, '').slice(0, 14)}-${random}`;
+}
+
+/**
+ * The body is recorded in the commit's Orc-Op trailer by its blob id (the
+ * blob is in the commit's tree), as kb.write records its content: the input
+ * serialises its body as `{blob, bytes}`, and a replay reads the blob back.
+ */
+function recordByBlob(body: Buffer): void {
+  const blob = crypto.createHash('sha1').update(`blob ${body.length}\0`).update(body).digest('hex');
+  Object.defineProperty(body, 'toJSON', { value: () => ({ blob, bytes: body.length }), enumerable: false });
 }
 
 const json = (v: unknown): Buffer => Buffer.from(`${JSON.stringify(v, null, 2)}\n`, 'utf8');
@@ -197,6 +208,7 @@ export const msgSend = def({
     const body = r.body === undefined || r.body === null ? Buffer.alloc(0) : typeof r.body === 'string' ? Buffer.from(r.body, 'utf8') : Buffer.isBuffer(r.body) ? r.body : undefined;
     if (body === undefined) throw invalid('message body must be text');
     if (body.length > BODY_LIMIT) throw invalid(`message body is ${body.length} bytes; the limit is ${BODY_LIMIT} (1 MiB): put big things in the knowledge base and send the topic`);
+    recordByBlob(body);
     const to = checkAddresses('recipients', r.to);
     if (!to.length) throw invalid('name the recipients: an agent, several as a,b, @all, or @ws:WORKSTREAM');
     const importance = r.importance === undefined || r.importance === null || r.importance === '' ? 'normal' : r.importance;
@@ -284,9 +296,3 @@ export const msgAck = def({
 registerOp(msgSend);
 registerOp(msgRead);
 registerOp(msgAck);
-
-/** A send as recorded in the commit's Orc-Op trailer: the body by its blob id (the blob is in the commit's tree). */
-export function sendRecord(i: SendInput, blobId: (b: Buffer) => string): Record<string, unknown> {
-  const { body, ...rest } = i;
-  return { ...rest, body_blob: blobId(body), bytes: body.length };
-}

@@ -7,7 +7,6 @@ import { crypto } from '../node.js';
 import { OrcError } from '../errors.js';
 import * as M from '../model/messages.js';
 import { checkName } from '../model/validate.js';
-import { hashObject } from '../store/objects.js';
 import type { OpOutcome } from './engine.js';
 import type { Orc } from './orc.js';
 
@@ -39,7 +38,7 @@ function reader(orc: Orc, agent?: string | null): string {
 /** Sends a message as this Orc's agent (or 'system', the operator). */
 export async function sendMessage(orc: Orc, o: SendOptions): Promise<OpOutcome<M.Message>> {
   const input = M.msgSend.parse({ ...o, id: o.id ?? M.newMessageId(orc.now(), crypto.randomBytes(3).toString('hex')) } as unknown as Record<string, unknown>);
-  return orc.runDef(M.msgSend, input, M.sendRecord(input, (b) => hashObject('blob', b)));
+  return orc.runDef(M.msgSend, input);
 }
 
 /** An agent's messages, newest first, with its read/ack state. */

@@ -261,7 +261,8 @@ export class Sync {
     if (rec.op === 'kb.write' && typeof rec.input.content_blob === 'string') {
       return { topic: rec.input.topic, content: this.store.objects.read(rec.input.content_blob, 'blob').content };
     }
-    if (rec.op === 'msg.send' && typeof rec.input.body_blob === 'string') return { ...rec.input, body: this.store.objects.read(rec.input.body_blob, 'blob').content };
+    const body = rec.op === 'msg.send' ? (rec.input.body as { blob?: unknown } | null | undefined) : undefined;
+    if (body && typeof body === 'object' && typeof body.blob === 'string') return { ...rec.input, body: this.store.objects.read(body.blob, 'blob').content };
     return rec.input;
   }
 }

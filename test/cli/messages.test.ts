@@ -60,7 +60,7 @@ describe('messages', () => {
     // The op is recorded with the body by blob id, so a replay has the exact bytes.
     const op = opOf(repo, c);
     expect(op.op).toBe('msg.send');
-    expect(op.input.body_blob).toBe(git(repo, 'rev-parse', `orc:${dir}/${first.id}.body`));
+    expect(op.input.body).toEqual({ blob: git(repo, 'rev-parse', `orc:${dir}/${first.id}.body`), bytes: 17 });
   });
 
   it('inbox shows it unread per recipient; read marks it read for that agent only, in its own state file', () => {
