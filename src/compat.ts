@@ -111,7 +111,7 @@ export class OrcCompat {
   /**
    * Completes the task for whoever owns it, as the original's main loop did
    * for its sub-agents; the event says it was done on the owner's behalf
-   * (`on_behalf_of`) and by whom (`by`, this module's agent or "system").
+   * (`overrode`, `on_behalf_of`) and by whom (`by`, this module's agent or "operator").
    */
   async completeTask(workstream: string, id: string, result: string | null = null): Promise<Task> {
     return (await this.orc.run<Task>('task.complete', { workstream, id, result })).result;

@@ -235,13 +235,17 @@ export function buildProgram(argv?: string[]): Command {
         }),
       );
     a.command('heartbeat [id]')
-      .description("record that an agent is alive; extends its claims' leases")
+      .description("record that an agent is alive; extends its claims' leases and its locks; exit 1 if a claim was taken from it since the last one")
       .action(
         act(async (orc, g, id?: string) => {
           const agent = await orc.heartbeat(needAgent(orc, id));
           const o = await out();
           if (g.json) o.printJson(agent);
           else o.print(`heartbeat ${agent.id} at ${agent.last_heartbeat}`);
+          if (!agent.lost.length) return 0;
+          const what = agent.lost.map((l) => `${l.workstream}/${l.id} (${l.action === 'taken_over' ? 'taken over' : l.action} by ${l.by} at ${l.at})`);
+          process.stderr.write(`orc: ${agent.id} lost ${what.length === 1 ? 'its claim of' : `${what.length} claims:`} ${what.join(', ')}; stop working on ${what.length === 1 ? 'it' : 'them'}\n`);
+          return 1;
         }),
       );
     a.command('list')
@@ -261,11 +265,12 @@ export function buildProgram(argv?: string[]): Command {
     const lock = program.command('lock').description('locks on named resources, with TTL and fencing tokens');
     lock
       .command('acquire <resource> [agent]')
-      .description('acquire (or renew) a lock; exit 1 if another agent holds it')
-      .option('--ttl <ms>', 'time to live in ms (default 60000)')
+      .description('acquire (or renew) a lock; exit 1 if another agent holds an overlapping one or runs a task with an overlapping resource')
+      .option('--ttl <ms>', 'time to live in ms (default 60000); heartbeats extend it')
+      .option('--task <ws/id>', 'the task it is for: released when that task completes or fails')
       .action(
-        act(async (orc, g, resource: string, agent: string | undefined, opts: { ttl?: string }) => {
-          const l = await orc.acquireLock(resource, needAgent(orc, agent), opts.ttl);
+        act(async (orc, g, resource: string, agent: string | undefined, opts: { ttl?: string; task?: string }) => {
+          const l = await orc.acquireLock(resource, needAgent(orc, agent), opts.ttl, { task: opts.task });
           const o = await out();
           if (g.json) o.printJson(l);
           else o.print(`locked ${l.resource} for ${l.agent} until ${l.expires_at} (token ${l.token})`);
@@ -329,7 +334,7 @@ export function buildProgram(argv?: string[]): Command {
           const list = await orc.listKnowledge();
           const o = await out();
           if (g.json) o.printJson(list);
-          else if (list.length) o.print(list.join('\n'));
+          else if (list.length) o.print(o.linesText(list));
         }),
       );
     kb.command('rm <topic>')

@@ -1,4 +1,4 @@
-import { relativeTime, describeEvent } from '../ops/status-text.js';
+import { relativeTime, describeEvent, termSafe, termSafeText } from '../ops/status-text.js';
 import type { Agent, Lock, OrcEvent, Task, WorkstreamSummary } from '../model/types.js';
 import type { LogEntry } from '../ops/orc.js';
 import type { SyncReport } from '../ops/sync.js';
@@ -8,14 +8,25 @@ export function printJson(v: unknown): void {
   process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
 }
 
+/** Writes human-readable text: control characters and bidi overrides are escaped (line breaks and tabs kept); --json output goes through printJson, exact. */
 export function print(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  const safe = termSafeText(text);
+  process.stdout.write(safe.endsWith('\n') ? safe : `${safe}\n`);
 }
 
-function table(rows: string[][]): string {
-  if (!rows.length) return '';
+const q = termSafe;
+
+export function table(raw: string[][]): string {
+  if (!raw.length) return '';
+  // Each cell on one line: a value's own line breaks or escapes cannot start a row of their own.
+  const rows = raw.map((r) => r.map(q));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+/** One value per line (topics): a value's own line breaks are escaped, so it stays one line. */
+export function linesText(list: string[]): string {
+  return list.map(q).join('\n');
 }
 
 export function workstreamsText(list: WorkstreamSummary[]): string {
@@ -39,16 +50,16 @@ export function tasksText(list: Task[], now: Date): string {
 
 export function taskText(t: Task, now: Date): string {
   const lines = [
-    `${t.workstream}/${t.id}  ${t.title}`,
-    `status:      ${t.status}${t.assigned_to ? ` (${t.assigned_to})` : ''}`,
-    `priority:    P${t.priority}${t.estimate !== null ? `, estimate ${t.estimate}` : ''}`,
-    `created:     ${t.created_at} by ${t.created_by}`,
+    `${q(t.workstream)}/${q(t.id)}  ${q(t.title)}`,
+    `status:      ${q(t.status)}${t.assigned_to ? ` (${q(t.assigned_to)})` : ''}`,
+    `priority:    P${q(t.priority)}${t.estimate !== null ? `, estimate ${q(t.estimate)}` : ''}`,
+    `created:     ${q(t.created_at)} by ${q(t.created_by)}`,
   ];
   if (t.lease_expires_at) lines.push(`lease:       until ${t.lease_expires_at} (${relativeTime(t.lease_expires_at, now)})`);
   if (t.completed_at) lines.push(`completed:   ${t.completed_at}`);
-  if (t.after.length) lines.push(`waits for:   ${t.after.join(', ')}`);
-  if (t.resources.length) lines.push(`resources:   ${t.resources.join(', ')}`);
-  if (t.kb.length) lines.push(`knowledge:   ${t.kb.join(', ')}`);
+  if (t.after?.length) lines.push(`waits for:   ${t.after.map(q).join(', ')}`);
+  if (t.resources?.length) lines.push(`resources:   ${t.resources.map(q).join(', ')}`);
+  if (t.kb?.length) lines.push(`knowledge:   ${t.kb.map(q).join(', ')}`);
   if (t.description) lines.push('', t.description);
   if (t.result) lines.push('', `result: ${t.result}`);
   return lines.join('\n');
@@ -66,12 +77,12 @@ export function locksText(list: Lock[], now: Date): string {
 
 export function eventsText(list: OrcEvent[]): string {
   if (!list.length) return 'no events';
-  return list.map((e) => `${e.ts}  ${e.agent}  ${e.action}  ${describeEvent(e)}`.trimEnd()).join('\n');
+  return list.map((e) => `${q(e.ts)}  ${q(e.agent)}  ${q(e.action)}  ${describeEvent(e)}`.trimEnd()).join('\n');
 }
 
 export function logText(list: LogEntry[]): string {
   if (!list.length) return 'no history yet';
-  return list.map((e) => `${e.commit.slice(0, 12)}  ${e.time}  ${e.author.padEnd(12)}  ${e.summary}`).join('\n');
+  return list.map((e) => `${e.commit.slice(0, 12)}  ${q(e.time)}  ${q(e.author).padEnd(12)}  ${q(e.summary)}`).join('\n');
 }
 
 export function syncText(r: SyncReport): string {

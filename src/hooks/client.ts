@@ -101,10 +101,11 @@ export async function postCommit(orc: Orc): Promise<string> {
     task_id: m[2]!,
     commit: sha.trim(),
     branch: branch.code === 0 ? branch.stdout.trim() : null,
-    subject: (message.split('\n')[0] ?? '').slice(0, 200),
+    // eslint-disable-next-line no-control-regex
+    subject: (message.split('\n')[0] ?? '').replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').slice(0, 200),
     ...(replaced && replaced.code === 0 ? { amends: replaced.stdout.trim() } : {}),
   };
-  await orc.logEvent(CODE_COMMITTED, data);
+  await orc.linkCommit(data);
   return `logged ${CODE_COMMITTED} ${data.commit.slice(0, 12)} for ${value}`;
 }
 

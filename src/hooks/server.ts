@@ -1,13 +1,14 @@
 /**
  * `orc hooks run pre-receive`, on the shared bare remote: reads git's ref
  * updates from stdin and refuses the push when the state branch would get a
- * non-fast-forward or a commit validate.ts refuses. Other refs pass.
+ * non-fast-forward or a commit fsck.ts or validate.ts refuses. Other refs pass.
  */
 import { execFile } from 'node:child_process';
 import { last, loadConfig } from '../store/config.js';
 import { GitStore } from '../store/gitstore.js';
 import { discoverRepo } from '../store/repo.js';
-import { validatePush, ZERO, type PushGit, type RefUpdate } from './validate.js';
+import { CatFile, inspectPush, PushObjects, PUSH_LIMITS } from './fsck.js';
+import { DEFAULT_SKEW_MS, validatePush, type PushGit, type RefUpdate } from './validate.js';
 
 export function parseUpdates(stdin: string): RefUpdate[] {
   return stdin
@@ -17,9 +18,9 @@ export function parseUpdates(stdin: string): RefUpdate[] {
     .map(([o, n, ref]) => ({ old: o!, new: n!, ref: ref! }));
 }
 
-function git(args: string[], cwd: string): Promise<{ code: number; stdout: string }> {
+function git(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
-    execFile('git', args, { cwd, maxBuffer: 256 << 20, encoding: 'utf8' }, (err, stdout) => {
+    execFile('git', args, { cwd, env, maxBuffer: 256 << 20, encoding: 'utf8' }, (err, stdout) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 128) : 0;
       resolve({ code, stdout });
     });
@@ -33,23 +34,36 @@ async function loadRunnerOps(): Promise<void> {
 
 export async function preReceive(stdin: string, env: NodeJS.ProcessEnv = process.env): Promise<{ ok: boolean; problems: string[]; branch: string }> {
   const paths = discoverRepo(process.cwd(), env);
-  const branch = last(loadConfig(paths, env), 'orc.branch') ?? 'orc';
+  const cfg = loadConfig(paths, env);
+  const branch = last(cfg, 'orc.branch') ?? 'orc';
   const ref = `refs/heads/${branch}`;
   const updates = parseUpdates(stdin);
   if (!updates.some((u) => u.ref === ref)) return { ok: true, problems: [], branch };
-  // During pre-receive the pushed objects sit in git's quarantine folder; the store reads it through git's env.
+  const hexLen = (last(cfg, 'extensions.objectformat') ?? 'sha1').toLowerCase() === 'sha256' ? 64 : 40;
+  const skew = Number(last(cfg, 'orc.clockskew') ?? DEFAULT_SKEW_MS);
+  const skewMs = Number.isFinite(skew) && skew >= 0 ? skew : DEFAULT_SKEW_MS;
+  // During pre-receive the pushed objects sit in git's quarantine folder; git cat-file and the store see it through git's env.
   const store = new GitStore(paths, ref, false, env);
   await loadRunnerOps();
   const cwd = process.cwd();
-  const g: PushGit = {
-    isAncestor: async (a, b) => (await git(['merge-base', '--is-ancestor', a, b], cwd)).code === 0,
-    newCommits: async (old, tip) => {
-      const args = old && old !== ZERO ? ['rev-list', '--reverse', `${old}..${tip}`] : ['rev-list', '--reverse', tip, '--not', '--all'];
-      const r = await git(args, cwd);
-      if (r.code !== 0) throw new Error(`git ${args.join(' ')} failed`);
-      return r.stdout.split('\n').filter(Boolean);
-    },
+  const run = async (args: string[]) => {
+    const r = await git(args, cwd, env);
+    if (r.code !== 0) throw new Error(`git ${args.slice(0, 4).join(' ')} failed`);
+    return r.stdout.split('\n').filter(Boolean);
   };
-  const problems = await validatePush(store, ref, updates, g);
-  return { ok: problems.length === 0, problems, branch };
+  const g: PushGit = {
+    isAncestor: async (a, b) => (await git(['merge-base', '--is-ancestor', a, b], cwd, env)).code === 0,
+    // A new state branch brings its whole history, whatever other refs already hold it: none of it was checked as state.
+    newCommits: (old, tip) => run(['rev-list', '--topo-order', '--reverse', `--max-count=${PUSH_LIMITS.commits + 1}`, tip, ...(old ? [`^${old}`] : [])]),
+    between: async (exclude, include, max) => run(['rev-list', '--topo-order', '--reverse', `--max-count=${max + 1}`, ...include, `^${exclude}`]),
+  };
+  const objects = new PushObjects(store, hexLen);
+  const cat = new CatFile(cwd, env, hexLen);
+  try {
+    const problems = await validatePush(objects, ref, updates, g, { now: new Date(), skewMs }, (commits) => inspectPush(cat, objects, commits));
+    return { ok: problems.length === 0, problems, branch };
+  } finally {
+    cat.close();
+  }
 }
+

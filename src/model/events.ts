@@ -64,17 +64,27 @@ function sortedDirs(s: StateReader, dir: string): string[] {
     .reverse();
 }
 
+/** Larger than any segment orc writes (one more event may pass SEGMENT_MAX_BYTES, an event is bounded by its data limit). */
+export const SEGMENT_READ_MAX = 4 * SEGMENT_MAX_BYTES + 1_048_576;
+
 function parseSegment(s: StateReader, path: string, buf: Buffer): OrcEvent[] {
+  if (buf.length > SEGMENT_READ_MAX) throw corrupt(s, path, `is ${buf.length} bytes, more than an event segment orc writes (${SEGMENT_READ_MAX})`);
   const out: OrcEvent[] = [];
   let n = 0;
   for (const line of buf.toString('utf8').split('\n')) {
     n++;
     if (!line) continue;
+    let ev: unknown;
     try {
-      out.push(JSON.parse(line) as OrcEvent);
+      ev = JSON.parse(line);
     } catch {
       throw corrupt(s, path, `has a line that is not JSON (line ${n})`);
     }
+    const o = ev as Record<string, unknown>;
+    if (typeof ev !== 'object' || ev === null || Array.isArray(ev) || typeof o.ts !== 'string' || typeof o.agent !== 'string' || typeof o.action !== 'string') {
+      throw corrupt(s, path, `has a line that is not an event {ts, agent, action, …} (line ${n})`);
+    }
+    out.push(ev as OrcEvent);
   }
   return out;
 }

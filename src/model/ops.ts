@@ -2,8 +2,10 @@ import { OrcError, conflict, invalid, notFound } from '../errors.js';
 import * as L from './layout.js';
 import * as S from './state.js';
 import type { StateReader } from './state.js';
-import { DEFAULT_SETTINGS, FORMAT_VERSION, type Agent, type Lock, type LockRecord, type OrcConfigFile, type OrcEvent, type Settings, type Task } from './types.js';
+import { conflictWith, describeHolding, holdings } from './resources.js';
+import { DEFAULT_SETTINGS, FORMAT_VERSION, type Agent, type Lock, type LockRecord, type LostClaim, type OrcConfigFile, type OrcEvent, type Settings, type Task } from './types.js';
 import * as V from './validate.js';
+import { isReservedAction } from './actions.js';
 
 /** What deciding an op yields: the files to change, its event, and what the caller gets back. */
 export interface Decision<R> {
@@ -99,7 +101,8 @@ export const taskAdd = def({
     id: V.checkName('task', r.id),
     title: V.checkLine('title', r.title, V.LIMITS.title),
     description: V.checkText('description', r.description, V.LIMITS.description),
-    priority: r.priority === undefined || r.priority === null || r.priority === '' ? 3 : V.checkPriority(r.priority),
+    // Unset is decided against the state's settings (default_priority), not here.
+    priority: r.priority === undefined || r.priority === null || r.priority === '' ? null : V.checkPriority(r.priority),
     estimate: checkEstimate(r.estimate),
     resources: V.checkList('resources', r.resources, V.checkResource),
     after: V.checkList('dependencies', r.after, checkDep),
@@ -120,7 +123,7 @@ export const taskAdd = def({
       title: i.title,
       description: i.description,
       status: 'pending',
-      priority: i.priority,
+      priority: i.priority ?? ctx.settings.default_priority ?? V.DEFAULT_TASK_PRIORITY,
       estimate: i.estimate,
       assigned_to: null,
       created_at: now,
@@ -136,7 +139,7 @@ export const taskAdd = def({
     };
     return {
       changes: new Map([[L.taskFile(i.workstream, i.id), json(task)]]),
-      event: { action: 'task_created', workstream: i.workstream, task_id: i.id, title: i.title, priority: i.priority },
+      event: { action: 'task_created', workstream: i.workstream, task_id: i.id, title: i.title, priority: task.priority },
       summary: `add task ${i.workstream}/${i.id}: ${i.title}`,
       result: task,
     };
@@ -282,13 +285,49 @@ function claimDecision(s: StateReader, t: Task, agent: string, leaseMs: number, 
       ? { action: 'task_taken_over', ...base, previous_agent: previous }
       : { action: 'task_claimed', ...base, ...(renewed ? { renewed: true } : {}) };
   const verb = previous && !renewed ? `take over (lease of ${previous} expired)` : renewed ? 'renew claim of' : 'claim';
+  const changes = new Map([[L.taskFile(t.workstream, t.id), json(claimed)]]);
+  if (previous && !renewed) changes.set(...lostBy(s, previous, t, { workstream: t.workstream, id: t.id, by: agent, at: now, action: 'taken_over' }));
   return {
-    changes: new Map([[L.taskFile(t.workstream, t.id), json(claimed)]]),
+    changes,
     event,
     summary: `${verb} ${t.workstream}/${t.id} for ${agent}: ${t.title}`,
     result: S.withLease(claimed, S.getAgent(s, agent)),
     actor: agent,
   };
+}
+
+/** Most lost claims an agent file keeps while its agent sends no heartbeat. */
+const MAX_LOST = 100;
+
+/**
+ * The previous owner's agent file with one more lost claim, for its next
+ * heartbeat to report. An owner with no agent file gets one, dated at its
+ * claim of the task (its last known sign of life).
+ */
+function lostBy(s: StateReader, owner: string, t: Task, lost: LostClaim): [string, Buffer] {
+  const old = S.getAgent(s, owner);
+  const since = t.claimed_at ?? lost.at;
+  const a: Agent = old ? { ...old } : { id: owner, type: 'worker', capabilities: [], status: 'active', registered_at: since, last_heartbeat: since };
+  delete a.stale;
+  a.lost = [...(old?.lost ?? []), lost].slice(-MAX_LOST);
+  return [L.agentFile(owner), json(a)];
+}
+
+/** Refuses a claim of `t` by `agent` while one of its resources overlaps what another agent holds. */
+function checkResourcesFree(s: StateReader, t: Task, agent: string, now: Date): void {
+  if (!(t.resources ?? []).length) return;
+  const c = conflictWith(t.resources, holdings(s, now, agent, `${t.workstream}/${t.id}`));
+  if (!c) return;
+  const h = c.held;
+  throw conflict(`task ${t.workstream}/${t.id} needs "${c.mine}", which overlaps ${describeHolding(h)}; pick another with \`orc t next ${t.workstream} ${agent}\` or wait`, {
+    id: t.id,
+    resource: c.mine,
+    holder: h.agent,
+    held_resource: h.resource,
+    expires_at: h.expires_at,
+    ...(h.token !== undefined ? { token: h.token } : {}),
+    ...(h.task ? { task: h.task } : {}),
+  });
 }
 
 function checkClaimable(s: StateReader, t: Task, agent: string, ctx: OpContext): void {
@@ -316,14 +355,20 @@ export const taskClaim = def({
       const dep = blockedBy(t, (id) => S.getTask(s, i.workstream, id)?.status, s);
       if (dep) throw conflict(`task ${i.workstream}/${i.id} waits for ${dep}, which is not done yet`, { id: i.id, waiting_for: dep });
     }
+    checkResourcesFree(s, t, i.agent, ctx.now);
     return claimDecision(s, t, i.agent, i.lease_ms ?? ctx.settings.lease_ms, ctx);
   },
 });
 
-/** The tasks `next` could claim now, best first: pending or lease-expired, with every dependency done. */
-export function claimable(s: StateReader, ws: string, now: Date): Task[] {
+/**
+ * The tasks `next` could claim now, best first: pending or lease-expired,
+ * with every dependency done; for `agent`, also none of whose resources
+ * overlaps what another agent holds (a live lock or a running task's).
+ */
+export function claimable(s: StateReader, ws: string, now: Date, agent?: string): Task[] {
   const tasks = S.listTasksRaw(s, ws);
   const status = new Map(tasks.map((t) => [t.id, t.status]));
+  let held: ReturnType<typeof holdings> | undefined;
   const agents = new Map<string, Agent | null>();
   const owner = (id: string) => {
     if (!agents.has(id)) agents.set(id, S.getAgent(s, id));
@@ -337,6 +382,7 @@ export function claimable(s: StateReader, ws: string, now: Date): Task[] {
       return exp !== null && exp <= now.getTime();
     })
     .filter((t) => blockedBy(t, (id) => status.get(id), s) === null)
+    .filter((t) => agent === undefined || !(t.resources ?? []).length || !conflictWith(t.resources, (held ??= holdings(s, now, agent)).filter((h) => h.task !== `${ws}/${t.id}`)))
     .sort(S.byPriority);
 }
 
@@ -346,7 +392,7 @@ export const taskNext = def({
   parse: (r) => ({ workstream: V.checkName('workstream', r.workstream), ...claimInput(r) }),
   decide(s, i, ctx): Decision<Task | null> {
     S.requireWorkstream(s, i.workstream);
-    const best = claimable(s, i.workstream, ctx.now)[0];
+    const best = claimable(s, i.workstream, ctx.now, i.agent)[0];
     if (!best) return nothing(null, `no claimable task in ${i.workstream}`);
     return claimDecision(s, best, i.agent, i.lease_ms ?? ctx.settings.lease_ms, ctx);
   },
@@ -367,22 +413,44 @@ export const taskComplete = def({
     S.requireWorkstream(s, i.workstream);
     const t = S.requireTask(s, i.workstream, i.id);
     if (t.status === 'done' || t.status === 'failed') throw conflict(`task ${i.workstream}/${i.id} is already ${t.status}`, { id: i.id, status: t.status });
-    if (i.agent && t.status === 'in_progress' && t.assigned_to && t.assigned_to !== i.agent && S.leaseLive(t, s, ctx.now)) {
-      throw conflict(`task ${i.workstream}/${i.id} is claimed by ${t.assigned_to}, not ${i.agent}; only its owner can complete it while the lease runs`, { id: i.id, assigned_to: t.assigned_to });
+    const owner = t.status === 'in_progress' ? t.assigned_to : null;
+    if (i.agent && owner && owner !== i.agent && S.leaseLive(t, s, ctx.now)) {
+      throw conflict(`task ${i.workstream}/${i.id} is claimed by ${owner}, not ${i.agent}; only its owner can complete it while the lease runs`, { id: i.id, assigned_to: owner });
     }
+    // No agent named: the operator, who may finish any task; over an owner's claim that is recorded, never silent.
+    // (The original's main loop completes for its sub-agents: through git-orc/compat that is this case, by its agent.)
+    const overrode = owner && owner !== (i.agent ?? ctx.actor) ? owner : null;
+    const by = i.agent ?? (ctx.actor === 'system' ? 'operator' : ctx.actor);
+    const actor = i.agent ?? ctx.actor;
     const now = iso(ctx.now);
     const status = i.failed ? ('failed' as const) : ('done' as const);
-    const by = i.agent ?? t.assigned_to ?? ctx.actor;
-    // No agent named: done for the owner by whoever called (the original's main loop completing for its sub-agents), and said so.
-    const onBehalf = !i.agent && t.assigned_to && t.assigned_to !== ctx.actor ? { on_behalf_of: t.assigned_to, by: ctx.actor } : {};
-    const done: Task = { ...t, status, result: i.result || null, completed_at: now, updated_at: now, assigned_to: t.assigned_to ?? by };
+    const done: Task = { ...t, status, result: i.result || null, completed_at: now, updated_at: now, assigned_to: t.assigned_to ?? actor };
     delete done.lease_expires_at;
+    const changes = new Map([[L.taskFile(i.workstream, i.id), json(done)]]);
+    if (overrode) changes.set(...lostBy(s, overrode, t, { workstream: i.workstream, id: i.id, by, at: now, action: i.failed ? 'failed' : 'completed' }));
+    // Locks taken for this task (`lock acquire RES --task WS/ID`) end with it, in this commit.
+    const key = `${i.workstream}/${i.id}`;
+    const released: string[] = [];
+    for (const l of S.listLockRecords(s)) {
+      if (l.task !== key || l.released_at) continue;
+      changes.set(L.lockFile(l.resource), json({ ...l, released_at: now }));
+      released.push(l.resource);
+    }
+    released.sort();
     return {
-      changes: new Map([[L.taskFile(i.workstream, i.id), json(done)]]),
-      event: { action: i.failed ? 'task_failed' : 'task_completed', workstream: i.workstream, task_id: i.id, title: t.title, result: i.result || null, ...onBehalf },
-      summary: `${i.failed ? 'fail' : 'complete'} ${i.workstream}/${i.id}: ${t.title}`,
-      result: done,
-      actor: by,
+      changes,
+      event: {
+        action: i.failed ? 'task_failed' : 'task_completed',
+        workstream: i.workstream,
+        task_id: i.id,
+        title: t.title,
+        result: i.result || null,
+        ...(overrode ? { overrode, on_behalf_of: overrode, by } : {}),
+        ...(released.length ? { released_locks: released } : {}),
+      },
+      summary: `${i.failed ? 'fail' : 'complete'} ${i.workstream}/${i.id}${overrode ? ` over ${overrode}'s claim, by ${by}` : ''}: ${t.title}`,
+      result: overrode ? { ...done, overrode, by } : done,
+      actor,
     };
   },
 });
@@ -420,12 +488,15 @@ export const taskReopen = def({
 
 // ---------------------------------------------------------------- agents
 
+/** The type of an agent registered without one, as in the original tool. */
+export const DEFAULT_AGENT_TYPE = 'general';
+
 export const agentRegister = def({
   name: 'agent.register',
   exclusive: false,
   parse: (r) => ({
     id: V.checkName('agent', r.id),
-    type: r.type === undefined || r.type === null || r.type === '' ? 'worker' : V.checkName('agent type', r.type),
+    type: r.type === undefined || r.type === null || r.type === '' ? DEFAULT_AGENT_TYPE : V.checkAgentType(r.type),
     capabilities: V.checkList('capabilities', r.capabilities, (x) => V.checkName('capability', x)),
   }),
   decide(s, i, ctx) {
@@ -450,19 +521,31 @@ export const agentHeartbeat = def({
     const now = iso(ctx.now);
     const old = S.getAgent(s, i.id);
     // An agent that never registered still gets its leases extended: it is registered on its first heartbeat.
-    const agent: Agent = old ? { ...old, last_heartbeat: now } : { id: i.id, type: 'worker', capabilities: [], status: 'active', registered_at: now, last_heartbeat: now };
+    const agent: Agent = old ? { ...old, last_heartbeat: now } : { id: i.id, type: DEFAULT_AGENT_TYPE, capabilities: [], status: 'active', registered_at: now, last_heartbeat: now };
     delete agent.stale;
+    // Claims lost since the last heartbeat are reported now and kept one round more (a heartbeat
+    // published through a remote is decided again there, and the caller reads them back after it).
+    const lost = (old?.lost ?? []).filter((l) => !old || l.at > old.last_heartbeat);
+    if (lost.length) agent.lost = lost;
+    else delete agent.lost;
     return {
       changes: new Map([[L.agentFile(i.id), json(agent)]]),
-      event: { action: 'agent_heartbeat', agent_id: i.id, ...(old ? {} : { registered: true }) },
-      summary: `heartbeat of ${i.id}`,
-      result: agent,
+      event: { action: 'agent_heartbeat', agent_id: i.id, ...(old ? {} : { registered: true }), ...(lost.length ? { lost: lost.map((l) => ({ workstream: l.workstream, id: l.id, by: l.by })) } : {}) },
+      summary: `heartbeat of ${i.id}${lost.length ? ` (${lost.length} claim${lost.length === 1 ? '' : 's'} lost)` : ''}`,
+      result: { ...agent, lost },
       actor: i.id,
     };
   },
 });
 
 // ---------------------------------------------------------------- locks
+
+/** A task named as `WS/ID`, as `lock acquire --task` takes it. */
+function checkTaskRef(v: unknown): string {
+  const parts = typeof v === 'string' ? v.split('/') : [];
+  if (parts.length !== 2) throw invalid(`task ${JSON.stringify(v)} is not WS/ID; name the task a lock is for as its workstream and id, like api/t1`);
+  return `${V.checkName('workstream', parts[0])}/${V.checkName('task', parts[1])}`;
+}
 
 export const lockAcquire = def({
   name: 'lock.acquire',
@@ -471,12 +554,37 @@ export const lockAcquire = def({
     resource: V.checkResource(r.resource),
     agent: V.checkName('agent', r.agent),
     ttl_ms: r.ttl_ms === undefined || r.ttl_ms === null || r.ttl_ms === '' ? null : V.checkDuration('ttl', r.ttl_ms),
+    task: r.task === undefined || r.task === null || r.task === '' ? null : checkTaskRef(r.task),
   }),
   decide(s, i, ctx): Decision<Lock> {
     const old = S.getLockRecord(s, i.resource);
-    const active = old !== null && S.lockIsActive(old, ctx.now);
+    const holder = old ? S.getAgent(s, old.agent) : null;
+    const active = old !== null && S.lockLive(s, old, ctx.now, holder);
     if (active && old.agent !== i.agent) {
-      throw conflict(`lock "${i.resource}" is held by ${old.agent} until ${old.expires_at} (token ${old.token}); wait or ask ${old.agent} to release it`, { resource: i.resource, holder: old.agent, expires_at: old.expires_at });
+      const until = S.publicLock(old, holder).expires_at;
+      throw conflict(`lock "${i.resource}" is held by ${old.agent} until ${until} (token ${old.token}); wait or ask ${old.agent} to release it`, { resource: i.resource, holder: old.agent, expires_at: until, token: old.token });
+    }
+    // One overlap rule for every resource: a path, a glob or a name held by another agent, as a lock or by a running task.
+    const clash = conflictWith([i.resource], holdings(s, ctx.now, i.agent).filter((h) => !(h.kind === 'lock' && h.resource === i.resource)));
+    if (clash) {
+      const h = clash.held;
+      throw conflict(`lock "${i.resource}" overlaps ${describeHolding(h)}; wait or ask ${h.agent} to ${h.kind === 'lock' ? 'release it' : 'finish it'}`, {
+        resource: i.resource,
+        holder: h.agent,
+        held_resource: h.resource,
+        expires_at: h.expires_at,
+        ...(h.token !== undefined ? { token: h.token } : {}),
+        ...(h.task ? { task: h.task } : {}),
+      });
+    }
+    if (i.task) {
+      const [ws, id] = i.task.split('/') as [string, string];
+      S.requireWorkstream(s, ws);
+      const t = S.requireTask(s, ws, id);
+      if (t.status === 'done' || t.status === 'failed') throw conflict(`task ${i.task} is ${t.status}; a lock for it would never be released by it`, { task: i.task, status: t.status });
+      if (t.status === 'in_progress' && t.assigned_to !== i.agent && S.leaseLive(t, s, ctx.now)) {
+        throw conflict(`task ${i.task} is claimed by ${t.assigned_to}, not ${i.agent}; take locks only for your own tasks`, { task: i.task, assigned_to: t.assigned_to });
+      }
     }
     const ttl = i.ttl_ms ?? ctx.settings.lock_ttl_ms;
     const now = iso(ctx.now);
@@ -485,11 +593,13 @@ export const lockAcquire = def({
     const rec: LockRecord = renew
       ? { ...old, ttl_ms: ttl, expires_at: expires }
       : { resource: i.resource, agent: i.agent, acquired_at: now, ttl_ms: ttl, expires_at: expires, token: (old?.token ?? 0) + 1, released_at: null };
+    if (i.task) rec.task = i.task;
+    else if (!renew) delete rec.task;
     const takeover = !renew && old && !old.released_at ? { previous_agent: old.agent } : {};
     return {
       changes: new Map([[L.lockFile(i.resource), json(rec)]]),
-      event: { action: renew ? 'lock_renewed' : 'lock_acquired', resource: i.resource, token: rec.token, ttl_ms: ttl, expires_at: expires, ...takeover },
-      summary: `${renew ? 'renew' : 'acquire'} lock ${i.resource} for ${i.agent} (token ${rec.token})`,
+      event: { action: renew ? 'lock_renewed' : 'lock_acquired', resource: i.resource, token: rec.token, ttl_ms: ttl, expires_at: expires, ...takeover, ...(rec.task ? { task: rec.task } : {}) },
+      summary: `${renew ? 'renew' : 'acquire'} lock ${i.resource} for ${i.agent}${rec.task ? ` (task ${rec.task})` : ''} (token ${rec.token})`,
       result: S.publicLock(rec),
       actor: i.agent,
     };
@@ -504,7 +614,7 @@ export const lockRelease = def({
     const old = S.getLockRecord(s, i.resource);
     if (!old || old.released_at) throw notFound(`lock "${i.resource}" is not held; see \`orc lock list\``, { resource: i.resource });
     if (old.agent !== i.agent) {
-      const state = S.lockIsActive(old, ctx.now) ? 'held' : 'last held (now expired)';
+      const state = S.lockLive(s, old, ctx.now) ? 'held' : 'last held (now expired)';
       throw conflict(`lock "${i.resource}" is ${state} by ${old.agent}, not ${i.agent}; only the holder can release it`, { resource: i.resource, holder: old.agent });
     }
     const rec: LockRecord = { ...old, released_at: iso(ctx.now) };
@@ -526,6 +636,7 @@ export const kbWrite = def({
   parse: (r) => {
     const topic = V.checkTopic(r.topic);
     // Knowledge is kept byte for byte: a string is stored as UTF-8, a Buffer as it is.
+    if (typeof r.content === 'string') V.checkWellFormed('knowledge content', r.content);
     const content = typeof r.content === 'string' ? Buffer.from(r.content, 'utf8') : Buffer.isBuffer(r.content) ? r.content : undefined;
     if (content === undefined) throw invalid('knowledge content is missing; give the text, or - to read it from stdin');
     if (content.length > V.LIMITS.knowledge) throw invalid(`knowledge content is ${content.length} bytes; the limit is ${V.LIMITS.knowledge}`);
@@ -534,6 +645,8 @@ export const kbWrite = def({
   decide(s, i) {
     const bytes = i.content;
     const path = L.knowledgeFile(i.topic);
+    const clash = S.topicClash(s, i.topic);
+    if (clash) throw conflict(`knowledge topic "${i.topic}" cannot be written: ${clash}; pick another topic or remove that one first`, { topic: i.topic });
     const existed = s.read(path) !== null;
     return {
       changes: new Map([[path, bytes]]),
@@ -563,7 +676,6 @@ export const kbDelete = def({
 // ---------------------------------------------------------------- free-form events
 
 const RESERVED = new Set(['ts', 'agent', 'action']);
-
 export const eventLog = def({
   name: 'event.log',
   exclusive: false,
@@ -576,10 +688,63 @@ export const eventLog = def({
     if (typeof data !== 'object' || Array.isArray(data)) throw invalid('event data must be a JSON object');
     if (JSON.stringify(data).length > V.LIMITS.eventData) throw invalid(`event data is larger than ${V.LIMITS.eventData} characters`);
     for (const k of Object.keys(data)) if (RESERVED.has(k)) throw invalid(`event data cannot set "${k}"; orc sets ts, agent and action`);
+    if (isReservedAction(action)) {
+      throw invalid(`event action "${action}" is reserved: orc writes it itself (as is every task_ and lock_ action); name your event differently, like deploy_started`, { action });
+    }
     return { action, data: data as Record<string, unknown> };
   },
   decide(_s, i) {
     return { changes: new Map(), event: { action: i.action, ...i.data }, summary: `event ${i.action}`, result: { action: i.action } };
+  },
+});
+
+/**
+ * `code.commit`: the post-commit hook's link from a code commit to its task
+ * (a `code_committed` event). Its own op with checked fields, so the
+ * free-form `event.log` can refuse that action.
+ */
+export const codeCommit = def({
+  name: 'code.commit',
+  exclusive: false,
+  parse: (r) => {
+    const hex = (k: string, v: unknown) => {
+      if (typeof v !== 'string' || !/^([0-9a-f]{40}|[0-9a-f]{64})$/.test(v)) throw invalid(`${k} must be a full commit id (40 or 64 hex digits)`);
+      return v;
+    };
+    return {
+      workstream: V.checkName('workstream', r.workstream),
+      task_id: V.checkName('task', r.task_id),
+      commit: hex('commit', r.commit),
+      branch: r.branch === undefined || r.branch === null ? null : V.checkLine('branch', r.branch, 255),
+      subject: r.subject === undefined || r.subject === null || (typeof r.subject === 'string' && r.subject.trim() === '') ? '' : V.checkLine('subject', r.subject, 200),
+      ...(r.amends === undefined || r.amends === null ? {} : { amends: hex('amends', r.amends) }),
+    };
+  },
+  decide(s, i) {
+    // A linked commit shows on the task's page: it must name a task there is.
+    S.requireWorkstream(s, i.workstream);
+    S.requireTask(s, i.workstream, i.task_id);
+    return { changes: new Map(), event: { action: 'code_committed', ...i }, summary: `link ${i.commit.slice(0, 12)} to ${i.workstream}/${i.task_id}`, result: { action: 'code_committed' } };
+  },
+});
+
+/**
+ * `sync.refused`: sync's record that a replayed op was refused on the
+ * remote's tip (an `op_replay_refused` event by system).
+ */
+export const syncRefused = def({
+  name: 'sync.refused',
+  exclusive: false,
+  parse: (r) => {
+    const data = r.data ?? {};
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) throw invalid('refusal data must be a JSON object');
+    if (JSON.stringify(data).length > V.LIMITS.eventData) throw invalid(`refusal data is larger than ${V.LIMITS.eventData} characters`);
+    for (const k of Object.keys(data)) if (RESERVED.has(k)) throw invalid(`event data cannot set "${k}"; orc sets ts, agent and action`);
+    return { data: data as Record<string, unknown> };
+  },
+  decide(_s, i, ctx) {
+    if (ctx.actor !== 'system') throw invalid('only orc sync records a refused replay (as system)');
+    return { changes: new Map(), event: { action: 'op_replay_refused', ...i.data }, summary: 'event op_replay_refused', result: { action: 'op_replay_refused' } };
   },
 });
 
@@ -600,6 +765,8 @@ export const OPS = {
   [kbWrite.name]: kbWrite,
   [kbDelete.name]: kbDelete,
   [eventLog.name]: eventLog,
+  [codeCommit.name]: codeCommit,
+  [syncRefused.name]: syncRefused,
 } as Record<string, OpDef<unknown, unknown>>;
 
 /**

@@ -38,8 +38,69 @@ export function corrupt(s: StateReader, path: string, why: string): OrcError {
   return new OrcError('CORRUPT', `state file ${path} at commit ${at} ${why}; fix it on the branch (git show ${at}:${path}) or revert that commit`, { path, commit: s.commit });
 }
 
+// ---------------------------------------------------------------- shapes
+// Valid JSON of the wrong shape (null, [], {"id":5}) must not reach the code
+// that reads fields from it: each state file is checked as it is read, and a
+// file that does not fit is CORRUPT, naming the file and the commit.
+
+type Fields = Record<string, 'string' | 'number' | 'string?' | 'number?' | 'array?' | 'string|null' | 'number|null' | 'number|string|null'>;
+
+function fits(v: unknown, fields: Fields): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const o = v as Record<string, unknown>;
+  for (const [k, want] of Object.entries(fields)) {
+    const x = o[k];
+    const ok =
+      want === 'string' ? typeof x === 'string'
+      : want === 'number' ? typeof x === 'number' && Number.isFinite(x)
+      : want === 'string?' ? x === undefined || typeof x === 'string'
+      : want === 'number?' ? x === undefined || (typeof x === 'number' && Number.isFinite(x))
+      : want === 'array?' ? x === undefined || (Array.isArray(x) && x.every((e) => typeof e === 'string'))
+      : want === 'string|null' ? x === undefined || x === null || typeof x === 'string'
+      : want === 'number|string|null' ? x === undefined || x === null || typeof x === 'string' || (typeof x === 'number' && Number.isFinite(x))
+      : x === undefined || x === null || (typeof x === 'number' && Number.isFinite(x));
+    if (!ok) return false;
+  }
+  return true;
+}
+
+const WORKSTREAM: Fields = { name: 'string', description: 'string?', priority: 'number', status: 'string', created_at: 'string' };
+const TASK: Fields = { id: 'string', workstream: 'string', title: 'string', status: 'string', priority: 'number', created_at: 'string', assigned_to: 'string|null', claimed_at: 'string|null', lease_ms: 'number|null', estimate: 'number|string|null', result: 'string|null', after: 'array?', resources: 'array?', kb: 'array?' };
+const AGENT: Fields = { id: 'string', type: 'string', last_heartbeat: 'string', registered_at: 'string?', capabilities: 'array?' };
+const LOCK: Fields = { resource: 'string', agent: 'string', acquired_at: 'string', ttl_ms: 'number', expires_at: 'string', token: 'number', released_at: 'string|null' };
+const TASK_STATUS = new Set(['pending', 'in_progress', 'done', 'failed']);
+
+function shaped<T>(s: StateReader, path: string, v: unknown, fields: Fields, what: string, extra?: (o: Record<string, unknown>) => boolean): T {
+  if (!fits(v, fields) || (extra && !extra(v))) throw corrupt(s, path, `is not ${what} (valid JSON, wrong shape)`);
+  return v as T;
+}
+
+const asWorkstream = (s: StateReader, path: string, v: unknown) => shaped<Workstream>(s, path, v, WORKSTREAM, 'a workstream');
+const asTask = (s: StateReader, path: string, v: unknown) =>
+  shaped<Task>(s, path, v, TASK, 'a task', (o) => TASK_STATUS.has(o.status as string));
+const asAgent = (s: StateReader, path: string, v: unknown) => {
+  const a = shaped<Agent>(s, path, v, AGENT, 'an agent');
+  return a.capabilities ? a : { ...a, capabilities: [] };
+};
+const asLock = (s: StateReader, path: string, v: unknown) => shaped<LockRecord>(s, path, v, LOCK, 'a lock');
+
+function jsonAt<T>(s: StateReader, path: string, as: (s: StateReader, path: string, v: unknown) => T): T | null {
+  const v = s.json<unknown>(path);
+  return v === null && s.read(path) === null ? null : as(s, path, v);
+}
+
 export function readConfigFile(s: StateReader): OrcConfigFile | null {
   const cfg = s.json<OrcConfigFile>(L.ORC_JSON);
+  if (cfg === null && s.read(L.ORC_JSON) === null) return null;
+  if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg)) throw corrupt(s, L.ORC_JSON, 'is not orc settings (valid JSON, wrong shape)');
+  if (typeof cfg.format !== 'number') throw corrupt(s, L.ORC_JSON, 'has no format number (valid JSON, wrong shape)');
+  const set: unknown = cfg.settings ?? {};
+  if (typeof set !== 'object' || set === null || Array.isArray(set)) throw corrupt(s, L.ORC_JSON, 'has "settings" that are not an object');
+  for (const [k, v] of Object.entries(set)) {
+    if ((k in DEFAULT_SETTINGS || k === 'default_priority') && !(typeof v === 'number' && Number.isInteger(v) && v > 0)) throw corrupt(s, L.ORC_JSON, `has setting "${k}" that is not a positive whole number`);
+  }
+  const dp = (set as Partial<Settings>).default_priority;
+  if (dp !== undefined && dp > 100) throw corrupt(s, L.ORC_JSON, 'has setting "default_priority" above 100');
   if (cfg && cfg.format !== FORMAT_VERSION) {
     throw new OrcError('CORRUPT', `state branch uses format ${String(cfg.format)}, this orc understands format ${FORMAT_VERSION}; upgrade orc`, { format: cfg.format });
   }
@@ -51,7 +112,7 @@ export function settingsOf(s: StateReader): Settings {
 }
 
 export function getWorkstream(s: StateReader, name: string): Workstream | null {
-  return s.json<Workstream>(L.wsFile(name));
+  return jsonAt(s, L.wsFile(name), asWorkstream);
 }
 
 export function requireWorkstream(s: StateReader, name: string): Workstream {
@@ -61,7 +122,7 @@ export function requireWorkstream(s: StateReader, name: string): Workstream {
 }
 
 export function getTask(s: StateReader, ws: string, id: string): Task | null {
-  return s.json<Task>(L.taskFile(ws, id));
+  return jsonAt(s, L.taskFile(ws, id), asTask);
 }
 
 export function requireTask(s: StateReader, ws: string, id: string): Task {
@@ -75,9 +136,7 @@ function shardTasks(s: StateReader, dir: string): Task[] {
   for (const f of s.list(dir)) {
     if (f.dir || !f.name.endsWith('.json')) continue;
     const path = `${dir}/${f.name}`;
-    const t = s.jsonBlob<Task>(f.oid, path);
-    if (!t || typeof t !== 'object' || typeof t.id !== 'string') throw corrupt(s, path, 'is not a task');
-    out.push(t);
+    out.push(asTask(s, path, s.jsonBlob<unknown>(f.oid, path)));
   }
   return out;
 }
@@ -115,33 +174,75 @@ export function workstreamNames(s: StateReader): string[] {
 }
 
 export function getAgent(s: StateReader, id: string): Agent | null {
-  return s.json<Agent>(L.agentFile(id));
+  return jsonAt(s, L.agentFile(id), asAgent);
 }
 
 export function listAgentsRaw(s: StateReader): Agent[] {
   return s
     .list('agents')
     .filter((e) => !e.dir && e.name.endsWith('.json'))
-    .map((e) => s.jsonBlob<Agent>(e.oid, `agents/${e.name}`));
+    .map((e) => asAgent(s, `agents/${e.name}`, s.jsonBlob<unknown>(e.oid, `agents/${e.name}`)));
 }
 
 export function getLockRecord(s: StateReader, resource: string): LockRecord | null {
-  return s.json<LockRecord>(L.lockFile(resource));
+  return jsonAt(s, L.lockFile(resource), asLock);
 }
 
 export function listLockRecords(s: StateReader): LockRecord[] {
   return s
     .list('locks')
     .filter((e) => !e.dir && e.name.endsWith('.json'))
-    .map((e) => s.jsonBlob<LockRecord>(e.oid, `locks/${e.name}`));
+    .map((e) => asLock(s, `locks/${e.name}`, s.jsonBlob<unknown>(e.oid, `locks/${e.name}`)));
 }
 
+/** By its TTL alone (ignores the holder's heartbeats): use lockLive to decide. */
 export function lockIsActive(l: LockRecord, now: Date): boolean {
   return !l.released_at && Date.parse(l.expires_at) > now.getTime();
 }
 
-export function publicLock(l: LockRecord): Lock {
-  return { resource: l.resource, agent: l.agent, acquired_at: l.acquired_at, ttl_ms: l.ttl_ms, expires_at: l.expires_at, token: l.token };
+/**
+ * When a lock runs out, like a lease: its own expiry, or the holder's last
+ * heartbeat plus the lock's TTL if that is later. Heartbeats thus keep every
+ * lock of a live agent while touching only the agent's file (tokens and the
+ * lock files change only by acquire, release and complete), and a holder
+ * that went silent loses its locks one TTL after its last sign of life.
+ * Null once released.
+ */
+export function lockExpiry(l: LockRecord, holder: Agent | null): number | null {
+  if (l.released_at) return null;
+  const own = Date.parse(l.expires_at);
+  const beat = holder ? Date.parse(holder.last_heartbeat) : NaN;
+  return Number.isFinite(beat) ? Math.max(own, beat + l.ttl_ms) : own;
+}
+
+export function lockLive(s: StateReader, l: LockRecord, now: Date, holder: Agent | null = getAgent(s, l.agent)): boolean {
+  const exp = lockExpiry(l, holder);
+  return exp !== null && exp > now.getTime();
+}
+
+/** The lock as shown: its expiry as extended by the holder's heartbeats (pass the holder), `task` only when it has one. */
+export function publicLock(l: LockRecord, holder?: Agent | null): Lock {
+  const exp = holder === undefined ? null : lockExpiry(l, holder);
+  const out: Lock = { resource: l.resource, agent: l.agent, acquired_at: l.acquired_at, ttl_ms: l.ttl_ms, expires_at: exp === null ? l.expires_at : new Date(exp).toISOString(), token: l.token };
+  if (l.task) out.task = l.task;
+  return out;
+}
+
+/**
+ * The locks held at `now`, judged with their holders' heartbeats, sorted by
+ * resource. Reads every file under locks/ (released ones stay, to keep their
+ * tokens), so its cost grows with the resources ever locked.
+ */
+export function activeLocks(s: StateReader, now: Date): Lock[] {
+  const agents = new Map<string, Agent | null>();
+  const holder = (id: string) => {
+    if (!agents.has(id)) agents.set(id, getAgent(s, id));
+    return agents.get(id) ?? null;
+  };
+  return listLockRecords(s)
+    .filter((l) => !l.released_at && lockLive(s, l, now, holder(l.agent)))
+    .map((l) => publicLock(l, holder(l.agent)))
+    .sort((a, b) => a.resource.localeCompare(b.resource));
 }
 
 /**
@@ -191,11 +292,38 @@ export function byPriority(a: Task, b: Task): number {
   return a.priority - b.priority || a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id);
 }
 
+/** Deeper than any topic orc accepts (200 characters make at most 100 parts). */
+export const KNOWLEDGE_MAX_DEPTH = 101;
+
+/** Every topic, sorted. Walks the folders with a stack of its own, so a tree thousands deep cannot overflow the call stack. */
 export function listTopics(s: StateReader, dir = 'knowledge', prefix = ''): string[] {
   const out: string[] = [];
-  for (const e of s.list(dir)) {
-    if (e.dir) out.push(...listTopics(s, `${dir}/${e.name}`, `${prefix}${e.name}/`));
-    else if (e.name.endsWith('.md')) out.push(`${prefix}${e.name.slice(0, -3)}`);
+  const todo: { dir: string; prefix: string; depth: number }[] = [{ dir, prefix, depth: 1 }];
+  while (todo.length) {
+    const at = todo.pop()!;
+    for (const e of s.list(at.dir)) {
+      if (e.dir) {
+        if (at.depth >= KNOWLEDGE_MAX_DEPTH) throw corrupt(s, `${at.dir}/${e.name}`, `is nested deeper than ${KNOWLEDGE_MAX_DEPTH} folders, more than any topic orc writes`);
+        todo.push({ dir: `${at.dir}/${e.name}`, prefix: `${at.prefix}${e.name}/`, depth: at.depth + 1 });
+      } else if (e.name.endsWith('.md')) out.push(`${at.prefix}${e.name.slice(0, -3)}`);
+    }
   }
   return out.sort();
+}
+
+/**
+ * Why writing `topic` would clash with another topic, or null: topic `x` is
+ * the file knowledge/x.md, so `x.md/y` (a folder of that name) and `x` cannot
+ * both exist; writing one over the other would silently replace it.
+ */
+export function topicClash(s: StateReader, topic: string): string | null {
+  const parts = L.knowledgeFile(topic).split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const e = s.list(parts.slice(0, i).join('/')).find((x) => x.name === parts[i]);
+    if (!e) return null;
+    const last = i === parts.length - 1;
+    if (last && e.dir) return `knowledge/${parts.slice(1).join('/')} is a folder of other topics (${parts.slice(1).join('/')}/…)`;
+    if (!last && !e.dir) return `topic "${parts.slice(1, i + 1).join('/').replace(/\.md$/, '')}" is the file ${parts.slice(0, i + 1).join('/')}`;
+  }
+  return null;
 }

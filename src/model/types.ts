@@ -69,6 +69,18 @@ export interface Agent {
   last_seen?: string;
   /** Computed when read: no heartbeat for longer than the stale threshold. */
   stale?: boolean;
+  /** Claims taken from this agent (taken over, or finished over its head), kept until the heartbeat after the one that reported them. */
+  lost?: LostClaim[];
+}
+
+/** One of an agent's claims that another agent or the operator took from it. */
+export interface LostClaim {
+  workstream: string;
+  id: string;
+  /** The agent that took it over or finished it, or 'operator'. */
+  by: string;
+  at: string;
+  action: 'taken_over' | 'completed' | 'failed';
 }
 
 export interface Lock {
@@ -79,6 +91,8 @@ export interface Lock {
   expires_at: string;
   /** Fencing token: grows with every grant of this resource. */
   token: number;
+  /** The task (`ws/id`) the lock was taken for: released in the same commit as that task's complete or fail. */
+  task?: string;
 }
 
 /** A lock file on the branch: the last grant, kept after release so tokens keep growing. */
@@ -100,6 +114,8 @@ export interface Settings {
   lock_ttl_ms: number;
   /** An agent with no heartbeat for this long is shown as stale. */
   agent_stale_ms: number;
+  /** Priority of a task added without one (1 highest); 5, the original tool's lowest, when unset. */
+  default_priority?: number;
 }
 
 export interface OrcConfigFile {

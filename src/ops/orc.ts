@@ -5,7 +5,7 @@ import { knowledgeFile } from '../model/layout.js';
 import * as O from '../model/ops.js';
 import type { OpDef } from '../model/ops.js';
 import * as S from '../model/state.js';
-import type { Agent, Lock, OrcEvent, Task, TaskStatus, Workstream, WorkstreamSummary } from '../model/types.js';
+import type { Agent, Lock, LostClaim, OrcEvent, Task, TaskStatus, Workstream, WorkstreamSummary } from '../model/types.js';
 import { checkName, checkTopic } from '../model/validate.js';
 import { trailers } from '../store/commit.js';
 import { isTrue, last, loadConfig } from '../store/config.js';
@@ -374,8 +374,19 @@ export class Orc {
     return this.op('task.next', { workstream, agent: agent ?? this.agent, lease_ms: opts.leaseMs });
   }
 
-  completeTask(workstream: string, id: string, result?: string, opts: { agent?: string; failed?: boolean } = {}): Promise<Task> {
-    return this.op('task.complete', { workstream, id, result, agent: opts.agent ?? this.agent, failed: opts.failed });
+  /**
+   * Completes (or fails) a task. A named agent that is not the owner is
+   * refused while the owner's lease runs; with no agent named, the operator
+   * may finish any task, and finishing over an owner's claim is recorded
+   * (`overrode`, `by` in the event and the result) and told to onWarning.
+   */
+  async completeTask(workstream: string, id: string, result?: string, opts: { agent?: string; failed?: boolean } = {}): Promise<Task & { overrode?: string; by?: string }> {
+    const t = await this.op<Task & { overrode?: string; by?: string }>('task.complete', { workstream, id, result, agent: opts.agent ?? this.agent, failed: opts.failed });
+    if (t.overrode) {
+      const who = t.by === 'operator' ? 'as the operator (no agent named; an agent names itself with --agent, ORC_AGENT or `git config --worktree orc.agent NAME`)' : `by ${t.by}, after its lease ran out`;
+      this.warn(`${opts.failed ? 'failed' : 'completed'} ${workstream}/${id} over the claim of ${t.overrode}, ${who}; recorded in the event log`);
+    }
+    return t;
   }
 
   /** A done or failed task back to pending (to try again), with the reason. */
@@ -393,8 +404,19 @@ export class Orc {
     return this.op<Agent>('agent.register', input).then(seen);
   }
 
-  async heartbeat(id?: string): Promise<Agent> {
-    return seen(await this.op<Agent>('agent.heartbeat', { id: id ?? this.agent }));
+  /**
+   * Records that an agent is alive, extending its leases and locks. `lost`
+   * lists its claims taken over or finished by someone else since its last
+   * heartbeat, read after the heartbeat reached the remote (when there is one).
+   */
+  async heartbeat(id?: string): Promise<Agent & { lost: LostClaim[] }> {
+    const who = checkName('agent', id ?? this.agent);
+    const prev = S.getAgent(this.snap(), who)?.last_heartbeat ?? null;
+    const out = await this.run<Agent & { lost: LostClaim[] }>('agent.heartbeat', { id: who });
+    if (!this.remote || !out.published) return { ...seen(out.result), lost: out.result.lost };
+    const now = S.getAgent(this.snap(), who);
+    const lost = (now?.lost ?? []).filter((l) => prev === null || l.at > prev);
+    return { ...seen(out.result), lost };
   }
 
   async listAgents(): Promise<Agent[]> {
@@ -408,8 +430,13 @@ export class Orc {
 
   // ------------------------------------------------------------ locks
 
-  acquireLock(resource: string, agent?: string, ttlMs?: number | string): Promise<Lock> {
-    return this.op('lock.acquire', { resource, agent: agent ?? this.agent, ttl_ms: ttlMs });
+  /**
+   * Acquires (or renews) a lock; CONFLICT while another agent holds an
+   * overlapping one or runs a task with an overlapping resource. With
+   * `task` (`WS/ID`), the lock is released when that task completes or fails.
+   */
+  acquireLock(resource: string, agent?: string, ttlMs?: number | string, opts: { task?: string } = {}): Promise<Lock> {
+    return this.op('lock.acquire', { resource, agent: agent ?? this.agent, ttl_ms: ttlMs, task: opts.task });
   }
 
   releaseLock(resource: string, agent?: string): Promise<Lock> {
@@ -419,10 +446,7 @@ export class Orc {
   /** The locks held right now (not released, not expired). */
   async listLocks(): Promise<Lock[]> {
     const now = this.clock();
-    return S.listLockRecords(this.snap())
-      .filter((l) => S.lockIsActive(l, now))
-      .map(S.publicLock)
-      .sort((a, b) => a.resource.localeCompare(b.resource));
+    return S.activeLocks(this.snap(), now);
   }
 
   // ------------------------------------------------------------ knowledge
@@ -462,6 +486,11 @@ export class Orc {
     return this.op('event.log', { action: first, data: second ?? {} });
   }
 
+  /** The post-commit hook's link of a code commit to a task (a `code_committed` event; free-form events may not use that action). */
+  linkCommit(data: { workstream: string; task_id: string; commit: string; branch?: string | null; subject?: string; amends?: string }): Promise<{ action: string }> {
+    return this.op('code.commit', data);
+  }
+
   async getEvents(query: EventQuery = {}): Promise<OrcEvent[]> {
     if (query.since !== undefined && !Number.isFinite(Date.parse(query.since))) {
       throw invalid(`--since ${JSON.stringify(query.since)} is not a time; use an ISO time like 2026-01-31T12:00:00Z`);
@@ -490,9 +519,7 @@ export class Orc {
     const agents = S.listAgentsRaw(s)
       .map((a) => ({ ...seen(a), stale: now.getTime() - Date.parse(a.last_heartbeat) > settings.agent_stale_ms }))
       .sort((a, b) => a.id.localeCompare(b.id));
-    const active_locks = S.listLockRecords(s)
-      .filter((l) => S.lockIsActive(l, now))
-      .map(S.publicLock);
+    const active_locks = S.activeLocks(s, now);
     const knowledge_topics = S.listTopics(s);
     this.store.flushMemo();
     const tasks = S.emptyCounts();

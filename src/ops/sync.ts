@@ -1,5 +1,5 @@
 import { OrcError } from '../errors.js';
-import { OPS, eventLog, type OpDef } from '../model/ops.js';
+import { OPS, syncRefused, type OpDef } from '../model/ops.js';
 // Messages register their ops (msg.send, msg.read, msg.ack) on load, so a replay finds them.
 import '../model/messages.js';
 import { trailers } from '../store/commit.js';
@@ -250,7 +250,7 @@ export class Sync {
       await updateRef(this.repo, `refs/orc/refused/${r.commit}`, r.commit);
       const shown = JSON.stringify(r.input ?? null);
       const data = { commit: r.commit, op: r.op, op_agent: r.agent, reason: r.reason.slice(0, 500), input: shown.length > 8000 ? `${shown.slice(0, 8000)}…` : r.input };
-      const p = this.engine.prepare(eventLog, eventLog.parse({ action: 'op_replay_refused', data }), 'system', { action: 'op_replay_refused', data }, tip, this.clock());
+      const p = this.engine.prepare(syncRefused, syncRefused.parse({ data }), 'system', { data }, tip, this.clock());
       if (p.commit) tip = p.commit;
     }
     return { tip, replayed, refused };

@@ -7,6 +7,7 @@ import { inbox } from '../model/messages.js';
 import type { StateReader } from '../model/state.js';
 import type { OrcEvent, Task } from '../model/types.js';
 import { describeEvent } from '../ops/status-text.js';
+import { shellQuote } from './shell.js';
 
 /** How much knowledge a brief carries: related topics at most, characters per topic, characters in all. */
 export const KB_LIMITS = { related: 5, perTopic: 4000, total: 12_000, recentEvents: 10 };
@@ -151,15 +152,17 @@ export function relevantKnowledge(s: StateReader, t: Task): { topics: BriefTopic
 }
 
 export function briefCommands(ws: string, id: string): BriefCommands {
-  // Workstream and task names are letters, digits and . _ @ + - only, so they need no shell quoting.
+  // Names are checked to be shell-safe today, but a command meant for pasting quotes every value anyway.
+  const w = shellQuote(ws);
+  const t = shellQuote(id);
   return {
     whoami: 'export ORC_AGENT=<your-agent-name>',
-    claim: `orc t claim ${ws} ${id}`,
+    claim: `orc t claim ${w} ${t}`,
     heartbeat: 'orc a heartbeat',
-    show: `orc t show ${ws} ${id}`,
-    findings: `orc kb write ${ws}/${id} - < findings.md`,
-    complete: `orc t complete ${ws} ${id} "<what you did>"`,
-    fail: `orc t fail ${ws} ${id} "<why it failed>"`,
+    show: `orc t show ${w} ${t}`,
+    findings: `orc kb write ${shellQuote(`${ws}/${id}`)} - < findings.md`,
+    complete: `orc t complete ${w} ${t} "<what you did>"`,
+    fail: `orc t fail ${w} ${t} "<why it failed>"`,
   };
 }
 

@@ -6,7 +6,7 @@ import type { StateReader } from '../model/state.js';
 import type { Agent, Lock, Task, TaskCounts } from '../model/types.js';
 import { buildBrief } from './brief.js';
 import { renderer } from './render.js';
-import { firstOverlap } from './resources.js';
+import { firstOverlap } from '../model/resources.js';
 
 export interface PlannedTask {
   workstream: string;
@@ -83,10 +83,7 @@ export const cyclePath = (cycle: string): string => `cycles/${cycle}.json`;
  * or an earlier pick goes in series, with the reason.
  */
 export function buildPlan(s: StateReader, cycle: string, now: Date): PlanData {
-  const locks = S.listLockRecords(s)
-    .filter((l) => S.lockIsActive(l, now))
-    .map(S.publicLock)
-    .sort((a, b) => a.resource.localeCompare(b.resource));
+  const locks = S.activeLocks(s, now);
   const agents = new Map<string, Agent | null>();
   const owner = (id: string | null) => {
     if (!id) return null;

@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import Handlebars from 'handlebars';
 import { OrcError, invalid } from '../errors.js';
 import type { StateReader } from '../model/state.js';
+import { unportableComponent } from '../model/validate.js';
+import { shellQuote } from './shell.js';
 import { relativeTime } from '../ops/status-text.js';
 
 /**
@@ -77,6 +79,10 @@ export function templateName(raw: unknown): string {
   if (!n.startsWith(PARTIALS) && !n.includes('.') && known.includes(`${n}.md`)) n = `${n}.md`;
   if (n.length > 100 || !NAME.test(n)) {
     throw invalid(`template name ${JSON.stringify(raw)} is not valid; use one of ${known.filter((k) => !k.startsWith(PARTIALS)).join(', ')} or partials/NAME`, { name: raw });
+  }
+  for (const seg of n.split('/')) {
+    const why = unportableComponent(seg);
+    if (why) throw invalid(`template name ${JSON.stringify(raw)} is not allowed: ${why}`, { name: raw });
   }
   if (!n.startsWith(PARTIALS) && !known.includes(n)) {
     throw invalid(`there is no template "${n}"; the templates are ${known.filter((k) => !k.startsWith(PARTIALS)).join(', ')}, plus partials/NAME`, { name: n });
@@ -168,9 +174,20 @@ export function relative(iso: string, nowIso: string): string {
 
 /** Output is markdown, so nothing is HTML-escaped; times are relative to the data's own `generated_at`, never the wall clock. */
 const hb = Handlebars.create();
+// A template's {{log}} goes to stderr, never stdout: stdout may be one --json value.
+const hbLogger = hb.logger as unknown as { level: unknown; lookupLevel(l: unknown): number };
+hb.log = (level: unknown, ...message: unknown[]) => {
+  if (hbLogger.lookupLevel(level) >= hbLogger.lookupLevel(hbLogger.level)) process.stderr.write(`orc template log: ${message.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' ')}\n`);
+};
 const rootTime = (options: Handlebars.HelperOptions): string | undefined => (options.data as { root?: { generated_at?: string } } | undefined)?.root?.generated_at;
 hb.registerHelper('md', (v: unknown) => markdownEscape(v));
 hb.registerHelper('code', (v: unknown) => inlineCode(v));
+hb.registerHelper('shq', (v: unknown) => shellQuote(v));
+// {{cmd "orc kb read" topic}}: a command for pasting, as inline code: each value shell-quoted, the fence longer than any backtick run.
+hb.registerHelper('cmd', (...args: unknown[]) => {
+  const [head, ...values] = args.slice(0, -1);
+  return inlineCode([String(head ?? ''), ...values.map(shellQuote)].join(' '));
+});
 hb.registerHelper('quote', (v: unknown, indent: unknown) => blockQuote(v, typeof indent === 'string' ? indent : ''));
 hb.registerHelper('date', (v: unknown) => (typeof v === 'string' && v.length >= 16 ? `${v.slice(0, 10)} ${v.slice(11, 16)} UTC` : String(v ?? '')));
 hb.registerHelper('ago', (v: unknown, options: Handlebars.HelperOptions) => {

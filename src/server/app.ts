@@ -132,6 +132,44 @@ function agentsUntil(list: Agent[], staleMs: number): number {
 /** When a list of locks stops being true: the first to expire. */
 const locksUntil = (list: Lock[]): number => list.reduce((m, l) => Math.min(m, Date.parse(l.expires_at) + 1), Infinity);
 
+/**
+ * Refuses an oversized body without reading it: a declared Content-Length
+ * past the limit is answered 413 at once; a body without one (chunked) is
+ * counted as it arrives and answered 413 the moment it passes the limit.
+ * Either way the connection is closed after the answer, so the rest is
+ * never read (express's parsers would read it all before answering).
+ */
+function bodyCap(limit: number) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const tooLarge = () => {
+      if (res.headersSent) return;
+      res.setHeader('Connection', 'close');
+      // Half-close once the answer is out (the client reads it), then drop the connection: the rest is never read.
+      res.on('finish', () => {
+        req.socket.end();
+        setTimeout(() => req.socket.destroy(), 1000).unref();
+      });
+      res.status(413).json({ error: `request body too large; the limit is ${limit} bytes` });
+      req.unpipe();
+      req.pause();
+    };
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > limit) return tooLarge();
+    if (declared === undefined && req.headers['transfer-encoding'] !== undefined) {
+      let seen = 0;
+      const count = (chunk: Buffer) => {
+        seen += chunk.length;
+        if (seen > limit) {
+          req.off('data', count);
+          tooLarge();
+        }
+      };
+      req.on('data', count);
+    }
+    next();
+  };
+}
+
 export function createApp(orc: Orc, opts: AppOptions): OrcApp {
   const hub = new SseHub();
   let watcher: TipWatcher | undefined;
@@ -153,6 +191,7 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
   app.disable('etag');
   app.set('query parser', 'simple');
   app.use(guard({ host: opts.host ?? '127.0.0.1', port: opts.port, token: opts.token ?? null }));
+  app.use(bodyCap(limit));
   app.use(express.json({ limit, type: ['application/json', 'application/*+json'] }));
   app.use(express.text({ limit, type: 'text/plain' }));
   app.use(express.raw({ limit, type: () => true }));
@@ -366,7 +405,7 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
     const b = body(req);
     if (b.ttl !== undefined && b.ttl_ms !== undefined && b.ttl !== b.ttl_ms) throw invalid('give the lock\'s time to live once, as "ttl" or "ttl_ms" (milliseconds)');
     try {
-      const lock = await acting(req).acquireLock(str(b, 'resource') as string, str(b, 'agent'), (b.ttl_ms ?? b.ttl) as number | undefined);
+      const lock = await acting(req).acquireLock(str(b, 'resource') as string, str(b, 'agent'), (b.ttl_ms ?? b.ttl) as number | undefined, { task: str(b, 'task') });
       res.json({ acquired: true, ...lock, lock });
     } catch (e) {
       if (!(e instanceof OrcError) || e.code !== 'CONFLICT') throw e;

@@ -210,6 +210,9 @@ export class GitStore {
   }
 }
 
+/** Largest JSON state file a reader parses: orc's own are a few KiB (a task with a 100,000-character result is the largest). */
+export const STATE_JSON_MAX = 4 * 1024 * 1024;
+
 /** The state at one commit, read lazily: only the trees along the paths asked for. */
 export class Snapshot implements StateReader {
   constructor(
@@ -259,6 +262,11 @@ export class Snapshot implements StateReader {
 
   jsonBlob<T>(oid: string, p: string): T {
     return this.store.parsedBlob(oid, (b) => {
+      // No state file orc writes comes near this: a bigger one is corrupt, and is not parsed.
+      if (b.length > STATE_JSON_MAX) {
+        const at = this.commit ? this.commit.slice(0, 12) : '(none)';
+        throw new OrcError('CORRUPT', `state file ${p} at commit ${at} is ${b.length} bytes, more than any state file orc writes (${STATE_JSON_MAX}); fix it on the branch or revert that commit`, { path: p, commit: this.commit });
+      }
       try {
         return JSON.parse(b.toString('utf8')) as T;
       } catch {

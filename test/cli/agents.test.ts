@@ -31,7 +31,7 @@ describe('a register / heartbeat / list', () => {
     expect(JSON.parse(git(repo, 'show', 'orc:agents/claude-1.json'))).toMatchObject({ id: 'claude-1', type: 'claude' });
     const t = orc(repo, ['agent', 'register', 'w-2']);
     expect(t.code).toBe(0);
-    expect(t.stdout.trim()).toBe('registered w-2 (worker)');
+    expect(t.stdout.trim()).toBe('registered w-2 (general)');
     const before = tip(repo);
     const again = ok<AgentJson>(repo, ['a', 'register', 'claude-1', 'claude']);
     expect(again.registered_at).toBe(a.registered_at);
@@ -45,7 +45,7 @@ describe('a register / heartbeat / list', () => {
   it('heartbeat updates last_heartbeat, and registers an agent it does not know', () => {
     const repo = tmpRepo();
     const h = ok<AgentJson>(repo, ['a', 'heartbeat', 'newbie']);
-    expect(h).toMatchObject({ id: 'newbie', type: 'worker', status: 'active' });
+    expect(h).toMatchObject({ id: 'newbie', type: 'general', status: 'active' });
     expect(author(repo)).toBe('newbie');
     const r = orc(repo, ['a', 'heartbeat', 'newbie']);
     expect(r.code).toBe(0);

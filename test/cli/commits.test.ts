@@ -54,8 +54,9 @@ describe('one op = one commit', () => {
     expect(c.events[0]).toMatchObject({ task_id: taskA });
   });
 
+  // The owner names itself: without an agent named, a complete is the operator's, authored as system (issue 11).
   it('t complete (author is the owner)', () => {
-    const c = expectOneCommit(repo, ['t', 'complete', 'core', taskA, 'shipped'], { op: 'task.complete', author: 'agent-1', action: 'task_completed' });
+    const c = expectOneCommit(repo, ['t', 'complete', 'core', taskA, 'shipped', '--agent', 'agent-1'], { op: 'task.complete', author: 'agent-1', action: 'task_completed' });
     expect(c.op.input).toMatchObject({ workstream: 'core', id: taskA, result: 'shipped' });
     expect(c.events[0]).toMatchObject({ task_id: taskA, result: 'shipped' });
   });
@@ -66,7 +67,7 @@ describe('one op = one commit', () => {
   });
 
   it('t fail', () => {
-    const c = expectOneCommit(repo, ['t', 'fail', 'core', taskB, 'it broke'], { op: 'task.complete', author: 'agent-2', action: 'task_failed' });
+    const c = expectOneCommit(repo, ['t', 'fail', 'core', taskB, 'it broke'], { env: { ORC_AGENT: 'agent-2' }, op: 'task.complete', author: 'agent-2', action: 'task_failed' });
     expect(c.op.input).toMatchObject({ failed: true, result: 'it broke' });
   });
 
@@ -163,7 +164,7 @@ describe('one op = one commit', () => {
     expectOneCommit(dirty, ['ws', 'create', 'd'], { op: 'ws.create', author: 'system', action: 'workstream_created' });
     const id = expectOneCommit(dirty, ['t', 'add', 'd', 'T'], { op: 'task.add', author: 'system', action: 'task_created' }).run.stdout.trim();
     expectOneCommit(dirty, ['t', 'next', 'd', 'x'], { op: 'task.next', author: 'x', action: 'task_claimed' });
-    expectOneCommit(dirty, ['t', 'complete', 'd', id], { op: 'task.complete', author: 'x', action: 'task_completed' });
+    expectOneCommit(dirty, ['t', 'complete', 'd', id, '--agent', 'x'], { op: 'task.complete', author: 'x', action: 'task_completed' });
     expectOneCommit(dirty, ['kb', 'write', 'k', 'v'], { op: 'kb.write', author: 'system', action: 'knowledge_written' });
     expect(fingerprint(dirty)).toBe(fp);
     expect(git(dirty, 'rev-parse', 'HEAD')).toBe(head);

@@ -55,7 +55,7 @@ describe('refusals leave no trace', () => {
     ['agent with a control char', ['a', 'heartbeat', 'a\u0007b'], 2, ['agent', 'control']],
     ['empty agent', ['t', 'next', 'w', ''], 2, ['agent']],
     ['agent over 200 chars', ['a', 'register', long], 2, ['agent', '201']],
-    ['agent type with /', ['a', 'register', 'ok-agent', 'bad/type'], 2, ['agent type', 'bad/type']],
+    ['agent type with a control character', ['a', 'register', 'ok-agent', 'bad\u0007type'], 2, ['agent type', 'control']],
     // knowledge topics
     ['topic with ..', ['kb', 'write', '../escape', 'x'], 2, ['topic', '../escape']],
     ['topic with .. in the middle', ['kb', 'write', 'a/../b', 'x'], 2, ['topic', 'a/../b']],

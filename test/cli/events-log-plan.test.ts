@@ -24,7 +24,7 @@ describe('events', () => {
     run(['t', 'add', 'other', 'Elsewhere']);
     run(['a', 'register', 'worker-1', 'claude']);
     run(['t', 'claim', 'ev', task, 'worker-1']);
-    run(['t', 'complete', 'ev', task, 'done well']);
+    run(['t', 'complete', 'ev', task, 'done well', '--agent', 'worker-1']); // the owner names itself (else: the operator)
     run(['lock', 'acquire', 'deploy', 'worker-1']);
     run(['lock', 'release', 'deploy', 'worker-1']);
     run(['kb', 'write', 'notes', 'some', 'text']);

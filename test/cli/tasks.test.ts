@@ -44,7 +44,7 @@ describe('t add / list / show', () => {
     expect(r.stdout).toMatch(/^[A-Za-z0-9][A-Za-z0-9._@+-]*\n$/);
     const id = r.stdout.trim();
     const t = ok<TaskJson>(repo, ['t', 'show', 'w', id]);
-    expect(t).toMatchObject({ id, title: 'Plain task', description: '', status: 'pending', priority: 3, estimate: null, assigned_to: null, result: null });
+    expect(t).toMatchObject({ id, title: 'Plain task', description: '', status: 'pending', priority: 5, estimate: null, assigned_to: null, result: null });
     const text = orc(repo, ['task', 'show', 'w', id]);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain(`w/${id}  Plain task`);

@@ -180,7 +180,7 @@ describe("the original's README calls and return values", () => {
     const done = await orc.completeTask('w', t.id, 'ok');
     expect(done).toMatchObject({ status: 'done', assigned_to: 'sub-1', result: 'ok' });
     const c = tip(repo)!;
-    expect(eventsAdded(repo, c, `${c}~1`)).toEqual([expect.objectContaining({ action: 'task_completed', agent: 'sub-1', on_behalf_of: 'sub-1', by: 'main-loop' })]);
+    expect(eventsAdded(repo, c, `${c}~1`)).toEqual([expect.objectContaining({ action: 'task_completed', agent: 'main-loop', overrode: 'sub-1', on_behalf_of: 'sub-1', by: 'main-loop' })]);
     expect(opOf(repo, c).op).toBe('task.complete');
     // Completed by its owner, nothing extra is said.
     const u = await orc.addTask('w', { title: 'own work' });

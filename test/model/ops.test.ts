@@ -101,7 +101,9 @@ describe('task decisions', () => {
     run(s, O.taskClaim, { workstream: 'w', id: 't', agent: 'a' }, 0);
     expect(refused(() => O.taskComplete.decide(s, O.taskComplete.parse({ workstream: 'w', id: 't', agent: 'b' }), ctx(1))).code).toBe('CONFLICT');
     const d = O.taskComplete.decide(s, O.taskComplete.parse({ workstream: 'w', id: 't', result: 'done!' }), ctx(2));
-    expect(d.actor).toBe('a');
+    // No agent named: the operator finishes it over a's claim, recorded as such (issue 11; it used to be recorded as a's).
+    expect(d.actor).toBe('system');
+    expect(d.event).toMatchObject({ overrode: 'a', by: 'operator' });
     s.apply(d);
     expect(refused(() => O.taskComplete.decide(s, O.taskComplete.parse({ workstream: 'w', id: 't' }), ctx(3))).message).toMatch(/already done/);
   });

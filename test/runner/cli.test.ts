@@ -58,7 +58,7 @@ describe('dependencies', () => {
     expect(commitCount(repo)).toBe(before);
     expect(orcJson<{ id: string }[]>(repo, ['ready', 'w']).map((t) => t.id)).toEqual(['a', 'd']);
     expect(orcJson<{ id: string }[]>(repo, ['ready']).map((t) => t.id)).toEqual(['a', 'd']);
-    expect(run(repo, ['ready'])).toMatch(/^WORKSTREAM\s+ID\s+PRI\s+TITLE\nw\s+a\s+P3\s+Task a\n/);
+    expect(run(repo, ['ready'])).toMatch(/^WORKSTREAM\s+ID\s+PRI\s+TITLE\nw\s+a\s+P5\s+Task a\n/);
     refused(repo, ['ready', 'nope'], 1, ['nope']);
     run(repo, ['t', 'claim', 'w', 'a', 'x']);
     run(repo, ['t', 'complete', 'w', 'a']);

@@ -71,8 +71,10 @@ export async function workTheCycle(f: Fixture): Promise<void> {
   const a1 = await f.as('agent-1');
   const a3 = await f.as('agent-3');
   f.at('2030-01-01T10:05:00Z');
-  await a1.claimTask('api', 'build', 'agent-1');
+  // checkout (src/api/client.ts) and build (src/api/**) overlap: build is claimed once checkout's lease has lapsed.
   await a3.claimTask('web', 'checkout', 'agent-3', { leaseMs: 60_000 });
+  f.at('2030-01-01T10:07:00Z');
+  await a1.claimTask('api', 'build', 'agent-1');
   f.at('2030-01-01T10:30:00Z');
   await a1.completeTask('api', 'build', 'Done: POST /payments in src/api/payments.ts, tests in test/api/payments.test.ts.');
   await a1.writeKnowledge('api/payments-notes', 'The endpoint rejects amounts over 10,000 USDC.\n');

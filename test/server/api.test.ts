@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, git, orc, orcAsync, orcJson, tmpRepo } from '../helpers.js';
+import { open } from '../../src/index.js';
+import { cleanup, git, orc, orcAsync, orcJson, testEnv, tmpRepo } from '../helpers.js';
 import { req, serve, type Served } from './helpers.js';
 
 let repo: string;
@@ -239,7 +240,10 @@ describe('orc serve: the dashboard files', () => {
 
   it("GET /api/workstreams/:name/tasks/:id/commits: the task's linked code commits", async () => {
     orcJson(repo, ['t', 'claim', 'w', 't1', 'cli-agent']);
-    orcJson(repo, ['event', 'code_committed', JSON.stringify({ workstream: 'w', task_id: 't1', commit: 'a'.repeat(40), branch: 'feature', subject: 'did it' })], { env: { ORC_AGENT: 'cli-agent' } });
+    // The post-commit hook's own op (a free-form `orc event code_committed` is refused: the action is reserved).
+    expect(orc(repo, ['event', 'code_committed', JSON.stringify({ workstream: 'w', task_id: 't1', commit: 'b'.repeat(40) })]).code).toBe(2);
+    const lib = await open({ repo, agent: 'cli-agent', env: testEnv() });
+    await lib.linkCommit({ workstream: 'w', task_id: 't1', commit: 'a'.repeat(40), branch: 'feature', subject: 'did it' });
     const r = await req('GET', `${s.base}/workstreams/w/tasks/t1/commits`);
     expect(r.status).toBe(200);
     expect(r.body).toEqual([{ commit: 'a'.repeat(40), branch: 'feature', subject: 'did it', agent: 'cli-agent', ts: expect.any(String) }]);

@@ -82,7 +82,7 @@ describe("the original's routes, codes and keys (orc's additions beside them)", 
     expect(done.status).toBe(200);
     expect(done.body).toMatchObject({ status: 'done', assigned_to: 'agent-1' });
     const c1 = tip(repo)!;
-    expect(eventsAdded(repo, c1, `${c1}~1`)[0]).toMatchObject({ action: 'task_completed', agent: 'agent-1', on_behalf_of: 'agent-1', by: 'system' });
+    expect(eventsAdded(repo, c1, `${c1}~1`)[0]).toMatchObject({ action: 'task_completed', agent: 'system', overrode: 'agent-1', on_behalf_of: 'agent-1', by: 'operator' });
   });
 
   it('agents: POST 201, GET with last_seen and stale, heartbeat {ok: true}', async () => {
