@@ -168,6 +168,9 @@ describe('messages', () => {
     expectRefused(repo, ['msg', 'send', '@ws:nope', 'hi'], 1, ['no workstream "nope"'], as('alice'));
     expectRefused(repo, ['msg', 'read', 'x/../y'], 2, ['message id'], as('bob'));
     expectRefused(repo, ['msg', 'read', '20260101000000-abcdef'], 1, ['no message'], as('bob'));
+    // A message event cannot be forged as a free-form event.
+    expectRefused(repo, ['event', 'message_sent', '{"message_id":"x"}'], 2, ['message_sent'], as('alice'));
+    expectRefused(repo, ['event', 'message_anything'], 2, ['message_anything'], as('alice'));
     // Exactly 1 MiB is allowed.
     const r = orc(repo, ['msg', 'send', 'bob', 'exactly 1 MiB', '-'], { ...as('alice'), input: 'y'.repeat(1_048_576) });
     expect(r.code, r.stderr).toBe(0);
