@@ -5,6 +5,7 @@
 import { acting, api, ApiError, connect, seg, segs, token } from './api.js';
 import { $, clock, fill, h, plural, short, tick, when } from './dom.js';
 import { hunks, lineDiff } from './diff.js';
+import { loadMessages, renderMessages } from './messages.js';
 
 const ACTOR_KEY = 'orc.agent';
 /** Task rows shown per workstream before "show all". */
@@ -14,7 +15,7 @@ const FOLD_OVER = 500;
 const STATUSES = ['pending', 'in_progress', 'done', 'failed'];
 const STATUS_TEXT = { pending: 'pending', in_progress: 'in progress', done: 'done', failed: 'failed' };
 /** The actions orc's own ops log, offered by the timeline's filter before any is seen. */
-const ACTIONS = ['task_created', 'task_claimed', 'task_taken_over', 'task_completed', 'task_failed', 'task_reopened', 'task_dependencies_added', 'workstream_created', 'agent_registered', 'agent_heartbeat', 'lock_acquired', 'lock_renewed', 'lock_released', 'knowledge_written', 'knowledge_deleted', 'code_committed', 'op_replay_refused'];
+const ACTIONS = ['task_created', 'task_claimed', 'task_taken_over', 'task_completed', 'task_failed', 'task_reopened', 'task_dependencies_added', 'workstream_created', 'agent_registered', 'agent_heartbeat', 'lock_acquired', 'lock_renewed', 'lock_released', 'knowledge_written', 'knowledge_deleted', 'code_committed', 'message_sent', 'message_read', 'message_acked', 'op_replay_refused'];
 const HISTORY_PAGE = 50;
 /** Op details kept in memory (each can hold file contents). */
 const DETAIL_CACHE = 40;
@@ -32,6 +33,8 @@ const state = {
   /** Unsaved knowledge drafts by topic, kept when the page moves elsewhere. */
   drafts: new Map(),
   history: { entries: [], more: true, older: false, detail: new Map() },
+  /** The Messages view's last read (messages.js). */
+  messages: null,
   ui: { open: new Map(), filter: new Map(), showAll: new Set(), heartbeats: false, eventAgent: '', eventAction: '', text: '' },
 };
 
@@ -55,6 +58,10 @@ function parseRoute() {
       return { view: 'kb', topic: null, creating: true };
     case 'history':
       return { view: 'history', commit: parts[1] || null };
+    case 'inbox':
+      return { view: 'inbox', agent: parts[1] || null, msg: parts[2] || null };
+    case 'thread':
+      return { view: 'inbox', agent: null, msg: parts[1] || null };
     default:
       return { view: 'overview' };
   }
@@ -128,6 +135,7 @@ function opWorkstreams(op) {
   if (op.op.startsWith('task.') || op.op === 'ws.create') return typeof input.workstream === 'string' ? [input.workstream] : null;
   // A heartbeat extends the leases of the agent's claims.
   if (op.op === 'agent.heartbeat') return [...state.tasks].filter(([, list]) => list.some((t) => t.status === 'in_progress' && t.assigned_to === input.id)).map(([ws]) => ws);
+  if (op.op.startsWith('msg.')) return [];
   if (['agent.register', 'lock.acquire', 'lock.release', 'kb.write', 'kb.delete', 'event.log'].includes(op.op)) return [];
   return null;
 }
@@ -212,6 +220,7 @@ async function read(all, only) {
   } else if (r.view === 'task') jobs.push(loadTask(r));
   else if (r.view === 'kb') jobs.push(loadKb(r));
   else if (r.view === 'history') jobs.push(loadHistory(r));
+  else if (r.view === 'inbox') jobs.push(loadMessages(r).then((d) => (state.messages = d)));
   await Promise.all(jobs);
   scheduleExpiry();
 }
@@ -407,6 +416,11 @@ function renderView() {
   } else if (v === 'task') renderTask();
   else if (v === 'kb') renderKb();
   else if (v === 'history') renderHistory();
+  else if (v === 'inbox') {
+    const r = state.route;
+    const m = state.messages?.key === `${r.agent ?? ''}/${r.msg ?? ''}` ? state.messages : { agent: r.agent, msg: r.msg };
+    renderMessages($('#inbox-pane'), $('#thread-pane'), state.status.agents, m, act);
+  }
   tick();
 }
 

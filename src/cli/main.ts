@@ -17,6 +17,7 @@ import { registerWatchCommand } from './watch-commands.js';
 import { LIST_COMMANDS, commandPath, selectFields } from './list-fields.js';
 import { registerHelpCommands } from './completion.js';
 import { addExamples } from './help-examples.js';
+import { registerMsgCommands } from './msg-commands.js';
 import { registerAgentUse, registerMcpCommand, registerPrimeCommand, registerSetupCommand } from './agentdoor-commands.js';
 import { setOpLoader } from '../model/ops.js';
 
@@ -472,6 +473,7 @@ export function buildProgram(argv?: string[]): Command {
     [['prime'], () => registerPrimeCommand(program, act)],
     [['setup'], () => registerSetupCommand(program, act)],
     [['watch'], () => registerWatchCommand(program, act)],
+    [['msg', 'message', 'inbox'], () => registerMsgCommands(program, act)],
   ];
   const wanted = argv ? commandName(argv) : undefined;
   const only = groups.find(([names]) => wanted !== undefined && names.includes(wanted));

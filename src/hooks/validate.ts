@@ -14,6 +14,8 @@ import { isReservedAction } from '../model/actions.js';
 import { appendEvent } from '../model/events.js';
 import * as L from '../model/layout.js';
 import { OPS, initialConfig, type OpDef } from '../model/ops.js';
+// Registers msg.send, msg.read and msg.ack in OPS.
+import { bodyFile, checkMessageId } from '../model/messages.js';
 import { getTask, readConfigFile, settingsOf, type DirEntry, type StateReader } from '../model/state.js';
 import { FORMAT_VERSION, type OrcEvent } from '../model/types.js';
 import { checkTopic } from '../model/validate.js';
@@ -387,6 +389,16 @@ function decideRecorded(base: StateReader, rec: RecordedOp, own: StateReader, ow
       const held = own.list(path.slice(0, slash)).find((e) => e.name === path.slice(slash + 1) && !e.dir);
       if (held?.oid !== blob) return `records kb.write of blob ${blob}, which the push does not contain at ${path}`;
       input = { topic: input.topic, content: own.read(path) };
+    }
+    if (rec.op === 'msg.send' && isObject(input.body) && 'blob' in input.body) {
+      // A message body is recorded by blob id too: the blob the commit writes at the message's body path.
+      const blob = input.body.blob;
+      if (!isObjectId(blob, o.hexLen)) return `records msg.send of blob ${shown(blob)}, which is not an object id`;
+      const path = bodyFile(checkMessageId(input.id));
+      const slash = path.lastIndexOf('/');
+      const held = own.list(path.slice(0, slash)).find((e) => e.name === path.slice(slash + 1) && !e.dir);
+      if (held?.oid !== blob) return `records msg.send of blob ${String(blob)}, which the push does not contain at ${path}`;
+      input = { ...input, body: own.read(path) };
     }
     if (def.name === 'event.log' && typeof input.action === 'string') {
       const bad = reservedEvent(input as { action: string });

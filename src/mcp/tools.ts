@@ -134,6 +134,31 @@ export const TOOLS: ToolDef[] = [
     },
   },
   {
+    name: 'send_message',
+    description: 'Message agents. to: a name, "a,b", "@all" or "@ws:W" (its claim holders); thread: id answered.',
+    props: { to: s(), subject: s(), body: s(), cc: s(), thread: s(), importance: { type: 'string', enum: ['low', 'normal', 'high'] }, ack: { type: 'boolean' } },
+    required: ['to', 'subject'],
+    async run(ctx, a) {
+      me(ctx);
+      const { sendMessage } = await import('../ops/messages.js');
+      return json((await sendMessage(ctx.orc, { to: a.to as string, subject: a.subject as string, body: str(a, 'body'), cc: str(a, 'cc'), thread: str(a, 'thread'), importance: str(a, 'importance'), ack: a.ack === true })).result);
+    },
+  },
+  {
+    name: 'inbox',
+    description: 'Your messages, newest first. With id: that one with its body, marked read; ack:true acknowledges it.',
+    props: { unread: { type: 'boolean' }, id: s(), ack: { type: 'boolean' } },
+    async run(ctx, a) {
+      const M = await import('../ops/messages.js');
+      const agent = me(ctx);
+      const id = str(a, 'id');
+      if (!id) return json(await M.inbox(ctx.orc, agent, { unread: a.unread === true }));
+      const r = await M.readMessage(ctx.orc, id, agent);
+      const st = a.ack === true ? await M.ackMessage(ctx.orc, id, agent) : r.state;
+      return json({ ...r.message, body: r.body.toString('utf8'), read_at: st?.read_at ?? null, acked_at: st?.acked_at ?? null });
+    },
+  },
+  {
     name: 'brief',
     description: "A task's brief: what to do, dependencies, knowledge (markdown; format json for data).",
     props: { workstream: ws, id: s(), format: { type: 'string', enum: ['md', 'json'] } },

@@ -35,7 +35,7 @@ export const RESERVED_ACTIONS: readonly string[] = [
  * action in them is reserved, not only today's. Other families keep room for
  * free-form events of their own (the demo logs agent_waiting, agent_stopped).
  */
-export const RESERVED_PREFIXES: readonly string[] = ['task_', 'lock_'];
+export const RESERVED_PREFIXES: readonly string[] = ['task_', 'lock_', 'message_'];
 
 export function isReservedAction(action: string): boolean {
   return RESERVED_ACTIONS.includes(action) || RESERVED_PREFIXES.some((p) => action.startsWith(p));

@@ -45,6 +45,10 @@ export function describeEvent(e: OrcEvent): string {
   if (typeof e.agent_id === 'string') parts.push(e.agent_id);
   if (typeof e.previous_agent === 'string') parts.push(`(from ${e.previous_agent})`);
   if (typeof e.commit === 'string') parts.push(e.commit.slice(0, 12), ...(typeof e.subject === 'string' ? [JSON.stringify(e.subject)] : []));
+  if (typeof e.message_id === 'string') {
+    const to = [e.to, e.cc].flatMap((v) => (Array.isArray(v) ? v.map(String) : []));
+    parts.push(`message ${e.message_id}${to.length ? ` to ${to.join(',')}` : ''}`, ...(typeof e.subject === 'string' && typeof e.commit !== 'string' ? [JSON.stringify(e.subject)] : []));
+  }
   if (typeof e.cycle === 'string') parts.push(`cycle ${e.cycle}`);
   if (typeof e.op === 'string') parts.push(`op ${e.op}`);
   if (typeof e.reason === 'string') parts.push(`— ${e.reason}`);

@@ -1,5 +1,7 @@
 import { OrcError } from '../errors.js';
 import { findOp, syncRefused, type OpDef } from '../model/ops.js';
+// Messages register their ops (msg.send, msg.read, msg.ack) on load, so a replay finds them.
+import '../model/messages.js';
 import { trailers } from '../store/commit.js';
 import { checkOid } from '../store/objects.js';
 import type { GitStore } from '../store/gitstore.js';
@@ -264,6 +266,11 @@ export class Sync {
       // An id from the commit's message: checked before it goes anywhere near a path.
       const oid = checkOid(rec.input.content_blob, 'the kb.write op recorded in a commit');
       return { topic: rec.input.topic, content: this.store.objects.read(oid, 'blob', { maxBytes: 2 * 1024 * 1024 }).content };
+    }
+    const body = rec.op === 'msg.send' ? (rec.input.body as { blob?: unknown } | null | undefined) : undefined;
+    if (body && typeof body === 'object' && body.blob !== undefined) {
+      const oid = checkOid(body.blob, 'the msg.send op recorded in a commit');
+      return { ...rec.input, body: this.store.objects.read(oid, 'blob', { maxBytes: 2 * 1024 * 1024 }).content };
     }
     return rec.input;
   }

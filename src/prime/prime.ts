@@ -28,6 +28,8 @@ export interface PrimeData {
   ready: PrimeTask[];
   ready_total: number;
   events: OrcEvent[];
+  /** The agent's unread messages: how many, and the newest few. */
+  messages: { unread: number; latest: { id: string; from: string; subject: string; importance: string }[] };
   commands: { what: string; run: string }[];
 }
 
@@ -54,6 +56,7 @@ export async function buildPrime(orc: Orc, id: Identity): Promise<PrimeData> {
   let ready: PrimeTask[] = [];
   let readyTotal = 0;
   let events: OrcEvent[] = [];
+  const messages: PrimeData['messages'] = { unread: 0, latest: [] };
   if (initialized) {
     const all = await orc.readyTasks();
     readyTotal = all.length;
@@ -67,6 +70,9 @@ export async function buildPrime(orc: Orc, id: Identity): Promise<PrimeData> {
       }
       locks = (await orc.listLocks()).filter((l) => l.agent === me);
       events = (await orc.getEvents({ last: 200 })).filter((e) => concerns(e, me)).slice(-MAX_EVENTS);
+      const u = await (await import('../ops/messages.js')).unread(orc, me, 3);
+      messages.unread = u.count;
+      messages.latest = u.latest.map((m) => ({ id: m.id, from: m.from, subject: cut(m.subject), importance: m.importance }));
     } else {
       events = await orc.getEvents({ last: MAX_EVENTS });
     }
@@ -82,9 +88,10 @@ export async function buildPrime(orc: Orc, id: Identity): Promise<PrimeData> {
     { what: 'stay alive (extends your leases)', run: `orc a heartbeat ${name}` },
     { what: 'lock a shared resource (prints a fencing token); release it after', run: `orc lock acquire RESOURCE ${name}` },
     { what: 'share what you learned', run: 'orc kb write TOPIC -' },
+    { what: 'message agents (a,b, @all, @ws:WS); read yours', run: `orc msg send TO 'SUBJECT' -; orc inbox --unread; orc msg read ID` },
     { what: 'finish (or `orc t fail`)', run: `orc t complete ${shq(ws)} ${shq(task)} 'RESULT'` },
   ];
-  return { agent: me, agent_source: id.source, agent_how: identityText(id), branch: orc.branch, initialized, claims, locks, ready, ready_total: readyTotal, events, commands };
+  return { agent: me, agent_source: id.source, agent_how: identityText(id), branch: orc.branch, initialized, claims, locks, ready, ready_total: readyTotal, events, messages, commands };
 }
 
 function eventLine(e: OrcEvent): string {
@@ -103,6 +110,12 @@ export function primeText(p: PrimeData): string {
     out.push('', '## Your claims');
     if (p.claims.length) for (const t of p.claims) out.push(`- ${t.workstream}/${t.id} ${t.title} (lease until ${t.lease_expires_at ?? '?'})`);
     else out.push('- none');
+    if (p.agent) {
+      out.push('', `## Unread messages (${p.messages.unread})`);
+      if (p.messages.latest.length) for (const m of p.messages.latest) out.push(`- ${m.id} from ${m.from}${m.importance === 'high' ? ' [high]' : ''}: ${m.subject}`);
+      else out.push('- none');
+      if (p.messages.unread > p.messages.latest.length) out.push('- … `orc inbox --unread` lists all');
+    }
     out.push('', '## Your locks');
     if (p.locks.length) for (const l of p.locks) out.push(`- ${l.resource} until ${l.expires_at} (token ${l.token})`);
     else out.push('- none');

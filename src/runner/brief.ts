@@ -3,6 +3,7 @@ import { queryEvents } from '../model/events.js';
 import { knowledgeFile } from '../model/layout.js';
 import { claimable, depTarget } from '../model/ops.js';
 import * as S from '../model/state.js';
+import { inbox } from '../model/messages.js';
 import type { StateReader } from '../model/state.js';
 import type { OrcEvent, Task } from '../model/types.js';
 import { describeEvent } from '../ops/status-text.js';
@@ -66,6 +67,8 @@ export interface BriefData {
   /** Related topics left out by the cap. */
   knowledge_omitted: string[];
   events: BriefEvent[];
+  /** The assignee's unread messages (count, newest three), or null when the task has no assignee or it has none. */
+  messages: { agent: string; unread: number; latest: { id: string; from: string; subject: string; importance: string }[] } | null;
   commands: BriefCommands;
 }
 
@@ -197,6 +200,14 @@ export function buildBrief(s: StateReader, ws: string, id: string | null, now: D
     knowledge: topics,
     knowledge_omitted: omitted,
     events,
+    messages: unreadFor(s, task.assigned_to),
     commands: briefCommands(ws, task.id),
   };
+}
+
+function unreadFor(s: StateReader, agent: string | null): BriefData['messages'] {
+  if (!agent) return null;
+  const list = inbox(s, agent, { unread: true });
+  if (!list.length) return null;
+  return { agent, unread: list.length, latest: list.slice(0, 3).map((m) => ({ id: m.id, from: m.from, subject: m.subject, importance: m.importance })) };
 }

@@ -15,6 +15,7 @@ import type { Agent, Lock } from '../model/types.js';
 import { ReadCache, type Cached } from './cache.js';
 import { taskCommits } from '../hooks/client.js';
 import { changes, logPage } from './log.js';
+import { mountMessages } from './messages.js';
 import { guard } from './security.js';
 import { SseHub } from './sse.js';
 import { TipWatcher } from './watch.js';
@@ -428,6 +429,7 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
     }
   });
 
+  mountMessages(a, orc, acting, cache);
   a.use((req, res) => {
     res.status(404).json({ error: `no route ${req.method} /api${req.path}` });
   });

@@ -72,7 +72,7 @@ describe('orc mcp', () => {
     const c = await connect(populated(), 'a1');
     const r = await c.listTools();
     const names = r.tools.map((t) => t.name).sort();
-    expect(names).toEqual(['brief', 'claim', 'complete', 'event', 'heartbeat', 'kb_read', 'kb_write', 'lock', 'prime', 'ready', 'status', 'unlock']);
+    expect(names).toEqual(['brief', 'claim', 'complete', 'event', 'heartbeat', 'inbox', 'kb_read', 'kb_write', 'lock', 'prime', 'ready', 'send_message', 'status', 'unlock']);
     for (const t of r.tools) expect(t.inputSchema, t.name).toMatchObject({ type: 'object', additionalProperties: false });
     expect(JSON.stringify(r).length / 4).toBeLessThanOrEqual(2500);
   });

@@ -1,0 +1,105 @@
+/**
+ * REST routes for messages, mounted on the /api router by app.ts:
+ *
+ *   GET  /api/messages[?agent=A&last=N]      newest first (all, or from/to A)
+ *   POST /api/messages                       {to, subject, body?, cc?, thread?, importance?, ack?, from?} -> 201
+ *   GET  /api/messages/:id                   the message with its body as text
+ *   GET  /api/messages/:id/thread            its thread, oldest first
+ *   POST /api/messages/:id/read | /ack       {agent?}: for that recipient
+ *   GET  /api/agents/:id/inbox[?unread=1&thread=ID]
+ *
+ * The sender and the reader are `from`/`agent` of the body, else the agent
+ * named in X-Orc-Agent, else the server's own.
+ */
+import type { Request, Response, Router } from 'express';
+import { invalid } from '../errors.js';
+import { checkInt } from '../model/validate.js';
+import * as Msg from '../ops/messages.js';
+import type { Orc } from '../ops/orc.js';
+import type { Cached, ReadCache } from './cache.js';
+
+type Body = Record<string, unknown>;
+
+function body(req: Request): Body {
+  const b: unknown = req.body;
+  if (b === undefined || b === null || Buffer.isBuffer(b) || typeof b === 'string') return {};
+  if (typeof b !== 'object' || Array.isArray(b)) throw invalid('the request body must be a JSON object');
+  return b as Body;
+}
+
+function q(req: Request, name: string): string | undefined {
+  const v = (req.query as Record<string, unknown>)[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw invalid(`query parameter "${name}" must be given once, as text`);
+  return v;
+}
+
+const opt = (b: Body, k: string): string | undefined => {
+  const v = b[k];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw invalid(`"${k}" must be a string`);
+  return v;
+};
+
+const flag = (v: string | undefined, name: string): boolean => {
+  if (v === undefined || v === '0' || v === 'false') return false;
+  if (v === '1' || v === 'true') return true;
+  throw invalid(`${name}=${JSON.stringify(v)} is not 0 or 1`);
+};
+
+const send = (res: Response, c: Cached) => res.status(200).type('application/json; charset=utf-8').send(c.body);
+const json = (v: unknown) => ({ body: JSON.stringify(v), type: 'json' as const });
+
+export function mountMessages(a: Router, orc: Orc, acting: (req: Request) => Orc, cache: ReadCache): void {
+  const by = (req: Request, named: string | undefined): Orc => (named ? orc.as(named) : acting(req));
+
+  a.get('/messages', async (req, res) => {
+    const agent = q(req, 'agent');
+    const last = checkInt('last', q(req, 'last') ?? '100', 1, 10_000);
+    send(res, await cache.get(`messages:${agent ?? ''}:${last}`, async () => json(await Msg.listMessages(orc, { agent, last }))));
+  });
+  a.post('/messages', async (req, res) => {
+    const b = body(req);
+    const to = b.to;
+    if (to !== undefined && typeof to !== 'string' && !(Array.isArray(to) && to.every((x) => typeof x === 'string'))) throw invalid('"to" must be an agent, "a,b", "@all", "@ws:W", or a list of those');
+    const cc = b.cc;
+    if (cc !== undefined && cc !== null && typeof cc !== 'string' && !(Array.isArray(cc) && cc.every((x) => typeof x === 'string'))) throw invalid('"cc" must be a string or a list of strings');
+    if (b.ack !== undefined && typeof b.ack !== 'boolean') throw invalid('"ack" must be true or false');
+    const out = await Msg.sendMessage(by(req, opt(b, 'from') ?? opt(b, 'agent')), {
+      to: (to ?? []) as string | string[],
+      subject: opt(b, 'subject') ?? '',
+      body: opt(b, 'body'),
+      cc: (cc ?? undefined) as string | string[] | undefined,
+      thread: opt(b, 'thread'),
+      importance: opt(b, 'importance'),
+      ack: b.ack === true,
+    });
+    res.status(201).json({ ...out.result, ...(out.published === false ? { published: false } : {}) });
+  });
+  a.get('/messages/:id', async (req, res) => {
+    const id = String(req.params.id);
+    send(res, await cache.get(`message:${id}`, async () => {
+      const m = await Msg.getMessage(orc, id);
+      return json({ ...m.message, body: m.body.toString('utf8') });
+    }));
+  });
+  a.get('/messages/:id/thread', async (req, res) => {
+    const id = String(req.params.id);
+    send(res, await cache.get(`message.thread:${id}`, async () => json(await Msg.thread(orc, id))));
+  });
+  a.post('/messages/:id/read', async (req, res) => {
+    const who = by(req, opt(body(req), 'agent'));
+    const r = await Msg.readMessage(who, String(req.params.id), who.agent ?? undefined);
+    res.json({ ...r.message, body: r.body.toString('utf8'), read_at: r.state?.read_at ?? null, acked_at: r.state?.acked_at ?? null });
+  });
+  a.post('/messages/:id/ack', async (req, res) => {
+    const who = by(req, opt(body(req), 'agent'));
+    res.json(await Msg.ackMessage(who, String(req.params.id)));
+  });
+  a.get('/agents/:id/inbox', async (req, res) => {
+    const agent = String(req.params.id);
+    const unread = flag(q(req, 'unread'), 'unread');
+    const thread = q(req, 'thread');
+    send(res, await cache.get(`inbox:${agent}:${unread}:${thread ?? ''}`, async () => json(await Msg.inbox(orc, agent, { unread, thread }))));
+  });
+}
