@@ -20,7 +20,7 @@ import { getTask, readConfigFile, settingsOf, type DirEntry, type StateReader } 
 import { FORMAT_VERSION, type OrcEvent } from '../model/types.js';
 import { checkTopic } from '../model/validate.js';
 import { trailers, type Commit } from '../store/commit.js';
-import { isTreeMode, type TreeEntry } from '../store/tree.js';
+import { entryAt, isTreeMode, type TreeEntry } from '../store/tree.js';
 import { isObjectId, shown } from './fsck.js';
 
 export const ZERO = '0000000000000000000000000000000000000000';
@@ -82,17 +82,7 @@ export class HookSnapshot implements StateReader {
   }
 
   entry(p: string): TreeEntry | null {
-    if (!this.tree) return null;
-    let entries = this.o.tree(this.tree);
-    const parts = p.split('/');
-    for (let i = 0; i < parts.length; i++) {
-      const e = entries.find((x) => x.name === parts[i]);
-      if (!e) return null;
-      if (i === parts.length - 1) return e;
-      if (!isTreeMode(e.mode)) return null;
-      entries = this.o.tree(e.oid);
-    }
-    return null;
+    return entryAt(this.tree, p, (oid) => this.o.tree(oid));
   }
 
   read(p: string): Buffer | null {

@@ -6,7 +6,7 @@ import { ObjectStore } from './objects.js';
 import { mkdirShared, type SharedPerm } from './perm.js';
 import { casRef, readRef, refLockInfo, type CasResult, type RefLockInfo } from './refs.js';
 import type { RepoPaths } from './repo.js';
-import { applyChanges, isTreeMode, parseTree, type FileChanges, type TreeEntry } from './tree.js';
+import { applyChanges, entryAt, isTreeMode, parseTree, type FileChanges, type TreeEntry } from './tree.js';
 
 /** A Map that forgets its oldest entries past `max`: immutable git objects only, keyed by id. */
 class Lru<V> {
@@ -260,17 +260,7 @@ export class Snapshot implements StateReader {
   ) {}
 
   private entry(p: string): TreeEntry | null {
-    if (!this.tree) return null;
-    let entries = this.store.readTree(this.tree);
-    const parts = p.split('/');
-    for (let i = 0; i < parts.length; i++) {
-      const e = entries.find((x) => x.name === parts[i]);
-      if (!e) return null;
-      if (i === parts.length - 1) return e;
-      if (!isTreeMode(e.mode)) return null;
-      entries = this.store.readTree(e.oid);
-    }
-    return null;
+    return entryAt(this.tree, p, (oid) => this.store.readTree(oid));
   }
 
   read(p: string): Buffer | null {

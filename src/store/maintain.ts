@@ -134,19 +134,21 @@ function alive(pid: number): boolean {
 
 /** True while a `git gc` is running, judged as git judges its gc.pid. */
 export function gcRunning(commonDir: string, now = Date.now()): boolean {
-  const file = path.join(commonDir, 'gc.pid');
-  let text: string;
-  let mtime: number;
+  const f = readPidFile(path.join(commonDir, 'gc.pid'));
+  if (!f || now - f.mtime > GC_PID_MAX_AGE_MS) return false;
+  if (!f.pid) return true;
+  return f.host !== os.hostname() || alive(f.pid);
+}
+
+/** A lock file holding "<pid> <host>" (as git's gc.pid): its time, and its pid and host when readable. */
+function readPidFile(file: string): { mtime: number; pid: number | null; host: string | null } | null {
   try {
-    mtime = fs.statSync(file).mtimeMs;
-    text = fs.readFileSync(file, 'utf8');
+    const mtime = fs.statSync(file).mtimeMs;
+    const m = /^(\d+) (\S+)/.exec(fs.readFileSync(file, 'utf8'));
+    return { mtime, pid: m ? Number(m[1]) : null, host: m ? m[2]! : null };
   } catch {
-    return false;
+    return null;
   }
-  if (now - mtime > GC_PID_MAX_AGE_MS) return false;
-  const m = /^(\d+) (\S+)/.exec(text);
-  if (!m) return true;
-  return m[2] !== os.hostname() || alive(Number(m[1]));
 }
 
 export function packLockPath(commonDir: string): string {
@@ -155,19 +157,11 @@ export function packLockPath(commonDir: string): string {
 
 /** True while the pack lock names a repack that still runs. */
 function lockHeld(file: string, now: number): boolean {
-  let text: string;
-  let mtime: number;
-  try {
-    mtime = fs.statSync(file).mtimeMs;
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return false;
-  }
-  if (now - mtime > LOCK_MAX_AGE_MS) return false;
-  const m = /^(\d+) (\S+)/.exec(text);
+  const f = readPidFile(file);
+  if (!f || now - f.mtime > LOCK_MAX_AGE_MS) return false;
   // Being written right now by the process that took it.
-  if (!m) return now - mtime < 10_000;
-  return m[2] !== os.hostname() || alive(Number(m[1]));
+  if (!f.pid) return now - f.mtime < 10_000;
+  return f.host !== os.hostname() || alive(f.pid);
 }
 
 /** Takes the pack lock: true if this process now holds it. A stale lock is replaced. */

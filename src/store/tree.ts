@@ -37,6 +37,21 @@ function sortKey(e: TreeEntry): Buffer {
 }
 
 /** Serializes entries into a git tree object's content, in git's order. */
+/** The entry at `p` ('a/b/c') under the tree `root`, or null; trees are read through `readTree`. */
+export function entryAt(root: string | null, p: string, readTree: (oid: string) => TreeEntry[]): TreeEntry | null {
+  if (!root) return null;
+  let entries = readTree(root);
+  const parts = p.split('/');
+  for (let i = 0; i < parts.length; i++) {
+    const e = entries.find((x) => x.name === parts[i]);
+    if (!e) return null;
+    if (i === parts.length - 1) return e;
+    if (!isTreeMode(e.mode)) return null;
+    entries = readTree(e.oid);
+  }
+  return null;
+}
+
 export function serializeTree(entries: TreeEntry[]): Buffer {
   const sorted = entries.map((e) => ({ e, k: sortKey(e) })).sort((a, b) => Buffer.compare(a.k, b.k));
   const parts: Buffer[] = [];
