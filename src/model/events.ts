@@ -106,23 +106,7 @@ export function queryEvents(s: StateReader, q: EventQuery = {}): OrcEvent[] {
       if (sinceDay && `${y}-${m}` < sinceDay.slice(0, 7)) break outer;
       for (const d of sortedDirs(s, `events/${y}/${m}`)) {
         if (sinceDay && `${y}-${m}-${d}` < sinceDay) break outer;
-        const dir = `events/${y}/${m}/${d}`;
-        const day: OrcEvent[] = [];
-        for (const e of s.list(dir)) {
-          if (e.dir || !e.name.endsWith('.jsonl')) continue;
-          const buf = s.read(`${dir}/${e.name}`);
-          if (buf) day.push(...parseSegment(s, `${dir}/${e.name}`, buf));
-        }
-        // Stable sort: events of one segment keep their commit order on equal timestamps.
-        day.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
-        const matched = day.filter(
-          (ev) =>
-            (!q.agent || ev.agent === q.agent) &&
-            (!q.action || ev.action === q.action) &&
-            (!q.exclude || !q.exclude.includes(ev.action)) &&
-            (!q.workstream || ev.workstream === q.workstream) &&
-            (!Number.isFinite(sinceMs) || Date.parse(ev.ts) >= sinceMs),
-        );
+        const matched = readDay(s, `events/${y}/${m}/${d}`).filter((ev) => matches(ev, q, sinceMs));
         picked.push(matched);
         count += matched.length;
         if (count >= want) break outer;
@@ -145,23 +129,30 @@ export function* eachEvent(s: StateReader, q: Omit<EventQuery, 'last'> = {}): Ge
     for (const m of up(`events/${y}`)) {
       for (const d of up(`events/${y}/${m}`)) {
         if (sinceDay && `${y}-${m}-${d}` < sinceDay) continue;
-        const dir = `events/${y}/${m}/${d}`;
-        const day: OrcEvent[] = [];
-        for (const e of s.list(dir)) {
-          if (e.dir || !e.name.endsWith('.jsonl')) continue;
-          const buf = s.read(`${dir}/${e.name}`);
-          if (buf) day.push(...parseSegment(s, `${dir}/${e.name}`, buf));
-        }
-        day.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
-        for (const ev of day) {
-          if (q.agent && ev.agent !== q.agent) continue;
-          if (q.action && ev.action !== q.action) continue;
-          if (q.exclude && q.exclude.includes(ev.action)) continue;
-          if (q.workstream && ev.workstream !== q.workstream) continue;
-          if (Number.isFinite(sinceMs) && Date.parse(ev.ts) < sinceMs) continue;
-          yield ev;
-        }
+        for (const ev of readDay(s, `events/${y}/${m}/${d}`)) if (matches(ev, q, sinceMs)) yield ev;
       }
     }
   }
+}
+
+/** One day's events, from all its segments, in time order. */
+function readDay(s: StateReader, dir: string): OrcEvent[] {
+  const day: OrcEvent[] = [];
+  for (const e of s.list(dir)) {
+    if (e.dir || !e.name.endsWith('.jsonl')) continue;
+    const buf = s.read(`${dir}/${e.name}`);
+    if (buf) day.push(...parseSegment(s, `${dir}/${e.name}`, buf));
+  }
+  // Stable sort: events of one segment keep their commit order on equal timestamps.
+  return day.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+}
+
+function matches(ev: OrcEvent, q: Omit<EventQuery, 'last'>, sinceMs: number): boolean {
+  return (
+    (!q.agent || ev.agent === q.agent) &&
+    (!q.action || ev.action === q.action) &&
+    (!q.exclude || !q.exclude.includes(ev.action)) &&
+    (!q.workstream || ev.workstream === q.workstream) &&
+    (!Number.isFinite(sinceMs) || Date.parse(ev.ts) >= sinceMs)
+  );
 }
