@@ -19,6 +19,7 @@ import { mountMessages } from './messages.js';
 import { guard } from './security.js';
 import { SseHub } from './sse.js';
 import { TipWatcher } from './watch.js';
+import { body, query, str, type Body } from './request.js';
 
 export interface AppOptions {
   /** The address the server listens on (Host checks); default 127.0.0.1. */
@@ -66,28 +67,6 @@ export interface OrcApp {
   close(): void;
 }
 
-type Body = Record<string, unknown>;
-
-function body(req: Request): Body {
-  const b: unknown = req.body;
-  if (b === undefined || b === null || (typeof b === 'object' && Object.keys(b as object).length === 0 && !Array.isArray(b))) return {};
-  if (typeof b !== 'object' || Array.isArray(b)) throw invalid('the request body must be a JSON object');
-  return b as Body;
-}
-
-function query(req: Request, name: string): string | undefined {
-  const v = (req.query as Record<string, unknown>)[name];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw invalid(`query parameter "${name}" must be given once, as text`);
-  return v;
-}
-
-const str = (b: Body, k: string): string | undefined => {
-  const v = b[k];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw invalid(`"${k}" must be a string`);
-  return v;
-};
 
 /** The path after a wildcard route's prefix: topics and lock resources may contain '/'. */
 function rest(req: Request, name: string): string {

@@ -17,29 +17,8 @@ import { checkInt } from '../model/validate.js';
 import * as Msg from '../ops/messages.js';
 import type { Orc } from '../ops/orc.js';
 import type { Cached, ReadCache } from './cache.js';
+import { body, query, str, type Body } from './request.js';
 
-type Body = Record<string, unknown>;
-
-function body(req: Request): Body {
-  const b: unknown = req.body;
-  if (b === undefined || b === null || Buffer.isBuffer(b) || typeof b === 'string') return {};
-  if (typeof b !== 'object' || Array.isArray(b)) throw invalid('the request body must be a JSON object');
-  return b as Body;
-}
-
-function q(req: Request, name: string): string | undefined {
-  const v = (req.query as Record<string, unknown>)[name];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw invalid(`query parameter "${name}" must be given once, as text`);
-  return v;
-}
-
-const opt = (b: Body, k: string): string | undefined => {
-  const v = b[k];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw invalid(`"${k}" must be a string`);
-  return v;
-};
 
 const flag = (v: string | undefined, name: string): boolean => {
   if (v === undefined || v === '0' || v === 'false') return false;
@@ -54,8 +33,8 @@ export function mountMessages(a: Router, orc: Orc, acting: (req: Request) => Orc
   const by = (req: Request, named: string | undefined): Orc => (named ? orc.as(named) : acting(req));
 
   a.get('/messages', async (req, res) => {
-    const agent = q(req, 'agent');
-    const last = checkInt('last', q(req, 'last') ?? '100', 1, 10_000);
+    const agent = query(req, 'agent');
+    const last = checkInt('last', query(req, 'last') ?? '100', 1, 10_000);
     send(res, await cache.get(`messages:${agent ?? ''}:${last}`, async () => json(await Msg.listMessages(orc, { agent, last }))));
   });
   a.post('/messages', async (req, res) => {
@@ -65,13 +44,13 @@ export function mountMessages(a: Router, orc: Orc, acting: (req: Request) => Orc
     const cc = b.cc;
     if (cc !== undefined && cc !== null && typeof cc !== 'string' && !(Array.isArray(cc) && cc.every((x) => typeof x === 'string'))) throw invalid('"cc" must be a string or a list of strings');
     if (b.ack !== undefined && typeof b.ack !== 'boolean') throw invalid('"ack" must be true or false');
-    const out = await Msg.sendMessage(by(req, opt(b, 'from') ?? opt(b, 'agent')), {
+    const out = await Msg.sendMessage(by(req, str(b, 'from') ?? str(b, 'agent')), {
       to: (to ?? []) as string | string[],
-      subject: opt(b, 'subject') ?? '',
-      body: opt(b, 'body'),
+      subject: str(b, 'subject') ?? '',
+      body: str(b, 'body'),
       cc: (cc ?? undefined) as string | string[] | undefined,
-      thread: opt(b, 'thread'),
-      importance: opt(b, 'importance'),
+      thread: str(b, 'thread'),
+      importance: str(b, 'importance'),
       ack: b.ack === true,
     });
     res.status(201).json({ ...out.result, ...(out.published === false ? { published: false } : {}) });
@@ -88,18 +67,18 @@ export function mountMessages(a: Router, orc: Orc, acting: (req: Request) => Orc
     send(res, await cache.get(`message.thread:${id}`, async () => json(await Msg.thread(orc, id))));
   });
   a.post('/messages/:id/read', async (req, res) => {
-    const who = by(req, opt(body(req), 'agent'));
+    const who = by(req, str(body(req), 'agent'));
     const r = await Msg.readMessage(who, String(req.params.id), who.agent ?? undefined);
     res.json({ ...r.message, body: r.body.toString('utf8'), read_at: r.state?.read_at ?? null, acked_at: r.state?.acked_at ?? null });
   });
   a.post('/messages/:id/ack', async (req, res) => {
-    const who = by(req, opt(body(req), 'agent'));
+    const who = by(req, str(body(req), 'agent'));
     res.json(await Msg.ackMessage(who, String(req.params.id)));
   });
   a.get('/agents/:id/inbox', async (req, res) => {
     const agent = String(req.params.id);
-    const unread = flag(q(req, 'unread'), 'unread');
-    const thread = q(req, 'thread');
+    const unread = flag(query(req, 'unread'), 'unread');
+    const thread = query(req, 'thread');
     send(res, await cache.get(`inbox:${agent}:${unread}:${thread ?? ''}`, async () => json(await Msg.inbox(orc, agent, { unread, thread }))));
   });
 }
