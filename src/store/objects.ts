@@ -200,6 +200,23 @@ export class ObjectStore {
     return o;
   }
 
+  /**
+   * What reading has cost so far: `idxBytesRead`, bytes of pack indexes read
+   * (here and in alternates); lookups read the fan-out and a few pages of
+   * each index they search, never an index whole.
+   */
+  stats(): { idxBytesRead: number; packs: number } {
+    let idxBytesRead = 0;
+    let packs = 0;
+    for (const s of [this, ...(this.alternates ?? [])]) {
+      if (!s.packs) continue;
+      const st = s.packs.stats();
+      idxBytesRead += st.idxBytesRead;
+      packs += st.packs;
+    }
+    return { idxBytesRead, packs };
+  }
+
   has(oid: string): boolean {
     if (!isOid(oid)) return false;
     if (fs.existsSync(this.loosePath(oid)) || this.packStore().has(oid)) return true;
