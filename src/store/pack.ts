@@ -81,9 +81,9 @@ let nextPackId = 1;
  * page at a time (a host repository's indexes run to megabytes, of which orc
  * needs a few pages). Pages hold whole entries, so a name never straddles two.
  */
-const IDX_PAGE_ENTRIES = 200;
-/** Name pages kept per pack (the most recently used; ~4 KiB each for a v2 index). */
-const IDX_PAGES_KEPT = 64;
+const IDX_PAGE_ENTRIES = 64;
+/** Name pages kept per pack (the most recently used; 1,280 bytes each for a v2 index). */
+const IDX_PAGES_KEPT = 256;
 
 /** Bytes of pack indexes read by all stores of this process, ever (for ObjectStore.stats and tests). */
 export const idxCounter = { bytes: 0 };
