@@ -201,20 +201,21 @@ export class ObjectStore {
   }
 
   /**
-   * What reading has cost so far: `idxBytesRead`, bytes of pack indexes read
-   * (here and in alternates); lookups read the fan-out and a few pages of
-   * each index they search, never an index whole.
+   * What reading has cost so far, here and in alternates: `idxBytesRead`,
+   * bytes of pack indexes read (a lookup reads the fan-out and a few pages of
+   * each index it searches, never an index whole); `packs` listed and
+   * `opened` (a pack is opened at its first lookup, newest first).
    */
-  stats(): { idxBytesRead: number; packs: number } {
-    let idxBytesRead = 0;
-    let packs = 0;
+  stats(): { idxBytesRead: number; packs: number; opened: number } {
+    const out = { idxBytesRead: 0, packs: 0, opened: 0 };
     for (const s of [this, ...(this.alternates ?? [])]) {
       if (!s.packs) continue;
       const st = s.packs.stats();
-      idxBytesRead += st.idxBytesRead;
-      packs += st.packs;
+      out.idxBytesRead += st.idxBytesRead;
+      out.packs += st.packs;
+      out.opened += st.opened;
     }
-    return { idxBytesRead, packs };
+    return out;
   }
 
   has(oid: string): boolean {

@@ -561,6 +561,14 @@ class BaseCache {
   }
 }
 
+/** A pack listed in the folder; `pack` once opened, `failed` if that could not be done. */
+interface PackSlot {
+  readonly name: string;
+  readonly mtime: number;
+  pack: PackFile | null;
+  failed: boolean;
+}
+
 interface PendingDelta {
   offset: number;
   delta: Buffer;
@@ -569,7 +577,8 @@ interface PendingDelta {
 /** Reads objects from the pack files of one objects directory (`<gitdir>/objects`). Synchronous. */
 export class PackStore {
   private readonly packDir: string;
-  private packs: PackFile[] = [];
+  /** The packs listed by the last scan, newest first; each opened at its first lookup (see PackSlot). */
+  private packs: PackSlot[] = [];
   /** Packs that exist but could not be opened: a miss cannot be trusted while any are present. */
   private broken: { name: string; error: Error }[] = [];
   private scannedMtimeNs = -1n;
@@ -618,10 +627,15 @@ export class PackStore {
   }
 
   /** What this store has read so far: `idxBytesRead`, bytes of pack indexes (never whole, unless asked for every object). */
-  stats(): { idxBytesRead: number; packs: number } {
+  stats(): { idxBytesRead: number; packs: number; opened: number } {
     let n = this.idxBytesDropped;
-    for (const p of this.packs) n += p.idxBytesRead;
-    return { idxBytesRead: n, packs: this.packs.length };
+    let open = 0;
+    for (const p of this.packs) {
+      if (!p.pack) continue;
+      n += p.pack.idxBytesRead;
+      open++;
+    }
+    return { idxBytesRead: n, packs: this.packs.length, opened: open };
   }
 
   /**
@@ -634,7 +648,7 @@ export class PackStore {
 
   /** Releases the packs' file descriptors and buffers; the store rescans if used again. */
   close(): void {
-    for (const p of this.packs) this.drop(p);
+    for (const p of this.packs) if (p.pack) this.drop(p.pack);
     this.packs = [];
     this.broken = [];
     this.scannedMtimeNs = -1n;
@@ -660,19 +674,39 @@ export class PackStore {
   private findInPacks(key: Buffer, skip: PackFile | null): { pack: PackFile; offset: number } | null {
     const packs = this.packs;
     for (let i = 0; i < packs.length; i++) {
-      const pack = packs[i];
+      const slot = packs[i];
+      if (!slot) continue;
+      const pack = slot.pack ?? this.openSlot(slot);
       if (!pack || pack === skip) continue;
       const offset = pack.find(key);
       if (offset >= 0) {
         // Lookups cluster by pack (e.g. everything from one fetch), so try the last hit first next time.
         if (i > 0) {
           packs.splice(i, 1);
-          packs.unshift(pack);
+          packs.unshift(slot);
         }
         return { pack, offset };
       }
     }
     return null;
+  }
+
+  /**
+   * Opens a listed pack at its first lookup: a host repository's many packs
+   * cost a stat each until one is searched. Held open from then on. A pack
+   * gone meanwhile (a concurrent gc) is skipped; one that cannot be read is
+   * remembered, so that a miss is not trusted while it is there.
+   */
+  private openSlot(slot: PackSlot): PackFile | null {
+    if (slot.failed) return null;
+    try {
+      slot.pack = PackFile.open(this.packDir, slot.name);
+      return slot.pack;
+    } catch (e) {
+      slot.failed = true;
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.broken.push({ name: slot.name, error: e as Error });
+      return null;
+    }
   }
 
   private drop(p: PackFile): void {
@@ -708,38 +742,33 @@ export class PackStore {
     }
     const present = new Set(names);
     const old = new Map(this.packs.map((p) => [p.name, p]));
-    const fresh: { pack: PackFile; mtime: number }[] = [];
-    const broken: { name: string; error: Error }[] = [];
+    const fresh: PackSlot[] = [];
     for (const n of names) {
       if (!IDX_NAME_RE.test(n)) continue;
       const base = n.slice(0, -4);
       // An .idx without its .pack is not a pack we can read (git writes the .pack first).
       if (!present.has(`${base}.pack`)) continue;
-      let pack = old.get(base);
-      if (pack) {
+      const prev = old.get(base);
+      if (prev?.pack) {
+        // Opened already: its descriptors keep its data readable whatever happens to the files.
         old.delete(base);
-      } else {
-        try {
-          pack = PackFile.open(this.packDir, base);
-        } catch (e) {
-          // Deleted between readdir and open: a concurrent gc, not corruption.
-          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') broken.push({ name: base, error: e as Error });
-          continue;
-        }
+        fresh.push(prev);
+        continue;
       }
-      let m = 0;
+      let m: number;
       try {
         m = fs.statSync(path.join(this.packDir, `${base}.pack`)).mtimeMs;
       } catch {
-        // keep m = 0; the pack's data is already in hand
+        continue; // deleted since the listing: a concurrent gc
       }
-      fresh.push({ pack, mtime: m });
+      // A pack that failed to open is tried again: a rescan may find it whole now.
+      fresh.push({ name: base, mtime: m, pack: null, failed: false });
     }
-    for (const gone of old.values()) this.drop(gone);
+    for (const gone of old.values()) if (gone.pack) this.drop(gone.pack);
     // Newest first, like git: recent objects are the ones most often asked for.
     fresh.sort((a, b) => b.mtime - a.mtime);
-    this.packs = fresh.map((f) => f.pack);
-    this.broken = broken;
+    this.packs = fresh;
+    this.broken = [];
     this.scannedMtimeNs = mtime;
     this.scanWasRacy = mtime < 0n || BigInt(Date.now()) * 1_000_000n - mtime < RACY_WINDOW_NS;
   }

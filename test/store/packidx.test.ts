@@ -63,6 +63,12 @@ describe('pack indexes are searched in place', () => {
     // Loose objects are found before any pack index is opened.
     expect(s.stats().idxBytesRead).toBe(0);
 
+    // An object of the newest pack (orc's own packs are the newest) opens that pack alone.
+    const newest = idxFiles(repo).sort((a, b) => fs.statSync(b.replace(/idx$/, 'pack')).mtimeMs - fs.statSync(a.replace(/idx$/, 'pack')).mtimeMs)[0] as string;
+    const recent = packOids(newest)[5] as string;
+    expect(s.read(recent).content.equals(catFile(repo, recent))).toBe(true);
+    expect(s.stats()).toMatchObject({ packs: 8, opened: 1 });
+
     // A few objects from each pack, content as git reads it.
     const perPack = idxFiles(repo).map(packOids);
     for (const oids of perPack) {
