@@ -200,6 +200,24 @@ export class ObjectStore {
     return o;
   }
 
+  /**
+   * What reading has cost so far, here and in alternates: `idxBytesRead`,
+   * bytes of pack indexes read (a lookup reads the fan-out and a few pages of
+   * each index it searches, never an index whole); `packs` listed and
+   * `opened` (a pack is opened at its first lookup, newest first).
+   */
+  stats(): { idxBytesRead: number; packs: number; opened: number } {
+    const out = { idxBytesRead: 0, packs: 0, opened: 0 };
+    for (const s of [this, ...(this.alternates ?? [])]) {
+      if (!s.packs) continue;
+      const st = s.packs.stats();
+      out.idxBytesRead += st.idxBytesRead;
+      out.packs += st.packs;
+      out.opened += st.opened;
+    }
+    return out;
+  }
+
   has(oid: string): boolean {
     if (!isOid(oid)) return false;
     if (fs.existsSync(this.loosePath(oid)) || this.packStore().has(oid)) return true;

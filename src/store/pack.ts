@@ -75,41 +75,65 @@ const IDX_NAME_RE = /^(?!tmp_|\.)[^/]+\.idx$/;
 
 let nextPackId = 1;
 
+/**
+ * A pack's index is never read whole: a lookup reads the 1 KiB fan-out table
+ * once, then binary-searches the names in place with positioned reads of one
+ * page at a time (a host repository's indexes run to megabytes, of which orc
+ * needs a few pages). Pages hold whole entries, so a name never straddles two.
+ */
+const IDX_PAGE_ENTRIES = 64;
+/** Name pages kept per pack (the most recently used; 1,280 bytes each for a v2 index). */
+const IDX_PAGES_KEPT = 256;
+
+/** Bytes of pack indexes read by all stores of this process, ever (for ObjectStore.stats and tests). */
+export const idxCounter = { bytes: 0 };
+
 class PackFile {
   readonly id = nextPackId++;
   readonly count: number;
   private readonly version: 1 | 2;
+  private readonly fanout: Uint32Array;
   private readonly namesAt: number;
   private readonly offsetsAt: number;
   private readonly largeAt: number;
   private readonly largeCount: number;
+  /** Name pages read so far, by page number; Map order doubles as recency. */
+  private readonly pages = new Map<number, Buffer>();
+  /** Bytes of this pack's index read so far. */
+  idxBytesRead = 0;
   /** The whole pack, once read (see WHOLE_FILE_LIMIT); null: read per entry. */
   private data: Buffer | null = null;
   /** Bytes of the store's whole-read budget this pack took. */
   wholeBytes = 0;
   private fd: number | null;
+  private idxFd: number | null;
   private readonly packSize: number;
   /** Per-entry mode, fallback only (see entry): all entry offsets ascending, so an entry's end is the next entry's start. */
   private sortedOffsets: Float64Array | null = null;
 
   private constructor(
     readonly name: string,
-    private readonly idx: Buffer,
+    idxFd: number,
+    idxSize: number,
+    fanout: Uint32Array,
     version: 1 | 2,
     fd: number,
     packSize: number,
+    headBytes: number,
   ) {
     this.version = version;
     this.fd = fd;
+    this.idxFd = idxFd;
     this.packSize = packSize;
-    const fanoutAt = version === 2 ? 8 : 0;
-    this.count = idx.readUInt32BE(fanoutAt + 255 * 4);
+    this.fanout = fanout;
+    this.idxBytesRead = headBytes;
+    this.count = fanout[255] ?? 0;
     const n = this.count;
     if (version === 2) {
       this.namesAt = 8 + 1024;
       this.offsetsAt = this.namesAt + n * 24; // names (20) + crc32 (4)
       this.largeAt = this.offsetsAt + n * 4;
-      this.largeCount = (idx.length - 40 - this.largeAt) / 8;
+      this.largeCount = (idxSize - 40 - this.largeAt) / 8;
     } else {
       this.namesAt = 1024 + 4;
       this.offsetsAt = 1024;
@@ -122,80 +146,123 @@ class PackFile {
   static open(dir: string, base: string): PackFile {
     const idxPath = path.join(dir, `${base}.idx`);
     const packPath = path.join(dir, `${base}.pack`);
-    const idx = fs.readFileSync(idxPath);
     const bad = (why: string): Error => new Error(`pack index ${idxPath}: ${why}`);
-
-    let version: 1 | 2;
-    let fanoutAt: number;
-    if (idx.length >= 8 && idx.readUInt32BE(0) === 0xff744f63) {
-      const v = idx.readUInt32BE(4);
-      if (v !== 2) throw bad(`unsupported version ${v}`);
-      version = 2;
-      fanoutAt = 8;
-    } else {
-      version = 1;
-      fanoutAt = 0;
-    }
-    if (idx.length < fanoutAt + 1024 + 40) throw bad('truncated');
-    let prev = 0;
-    for (let i = 0; i < 256; i++) {
-      const f = idx.readUInt32BE(fanoutAt + i * 4);
-      if (f < prev) throw bad('fanout table not monotonic');
-      prev = f;
-    }
-    const n = prev;
-    if (version === 2) {
-      const min = 8 + 1024 + n * 28 + 40;
-      if (idx.length < min || (idx.length - min) % 8 !== 0 || idx.length - min > n * 8) {
+    // Held open from here on, as the pack is: a concurrent repack may delete both files.
+    const idxFd = fs.openSync(idxPath, 'r');
+    let fd: number | null = null;
+    try {
+      const idxSize = fs.fstatSync(idxFd).size;
+      // The header and fan-out table, and the index's copy of the pack's checksum: all a lookup needs up front.
+      const head = Buffer.allocUnsafe(Math.min(idxSize, 8 + 1024));
+      readExactly(idxFd, head, 0);
+      let version: 1 | 2;
+      let fanoutAt: number;
+      if (head.length >= 8 && head.readUInt32BE(0) === 0xff744f63) {
+        const v = head.readUInt32BE(4);
+        if (v !== 2) throw bad(`unsupported version ${v}`);
+        version = 2;
+        fanoutAt = 8;
+      } else {
+        version = 1;
+        fanoutAt = 0;
+      }
+      if (idxSize < fanoutAt + 1024 + 40) throw bad('truncated');
+      const fanout = new Uint32Array(256);
+      let prev = 0;
+      for (let i = 0; i < 256; i++) {
+        const f = head.readUInt32BE(fanoutAt + i * 4);
+        if (f < prev) throw bad('fanout table not monotonic');
+        fanout[i] = f;
+        prev = f;
+      }
+      const n = prev;
+      if (version === 2) {
+        const min = 8 + 1024 + n * 28 + 40;
+        if (idxSize < min || (idxSize - min) % 8 !== 0 || idxSize - min > n * 8) throw bad('size does not match object count');
+      } else if (idxSize !== 1024 + n * 24 + 40) {
         throw bad('size does not match object count');
       }
-    } else if (idx.length !== 1024 + n * 24 + 40) {
-      throw bad('size does not match object count');
-    }
+      const idxTrailer = Buffer.allocUnsafe(20);
+      readExactly(idxFd, idxTrailer, idxSize - 40);
 
-    const packSize = fs.statSync(packPath).size;
-    if (packSize < 12 + 20) throw new Error(`pack ${packPath}: truncated`);
-    const head = Buffer.alloc(12);
-    const trailer = Buffer.alloc(20);
-    // Held open from here on: the data stays readable even if a concurrent repack deletes the file.
-    const fd = fs.openSync(packPath, 'r');
-    try {
-      readExactly(fd, head, 0);
+      const packSize = fs.statSync(packPath).size;
+      if (packSize < 12 + 20) throw new Error(`pack ${packPath}: truncated`);
+      const phead = Buffer.alloc(12);
+      const trailer = Buffer.alloc(20);
+      fd = fs.openSync(packPath, 'r');
+      readExactly(fd, phead, 0);
       readExactly(fd, trailer, packSize - 20);
+      if (phead.readUInt32BE(0) !== 0x5041434b) throw new Error(`pack ${packPath}: bad signature`);
+      const pv = phead.readUInt32BE(4);
+      if (pv !== 2 && pv !== 3) throw new Error(`pack ${packPath}: unsupported version ${pv}`);
+      if (phead.readUInt32BE(8) !== n) throw new Error(`pack ${packPath}: holds ${phead.readUInt32BE(8)} objects but its index lists ${n}`);
+      // Catches an index paired with a different pack of the same name (e.g. a half-finished rewrite).
+      if (!trailer.equals(idxTrailer)) throw new Error(`pack ${packPath}: checksum does not match its index`);
+      const headBytes = head.length + idxTrailer.length;
+      idxCounter.bytes += headBytes;
+      return new PackFile(base, idxFd, idxSize, fanout, version, fd, packSize, headBytes);
     } catch (e) {
-      fs.closeSync(fd);
+      if (fd !== null) fs.closeSync(fd);
+      fs.closeSync(idxFd);
       throw e;
     }
-    const closeAndThrow = (why: string): never => {
-      fs.closeSync(fd);
-      throw new Error(`pack ${packPath}: ${why}`);
-    };
-    if (head.readUInt32BE(0) !== 0x5041434b) closeAndThrow('bad signature');
-    const pv = head.readUInt32BE(4);
-    if (pv !== 2 && pv !== 3) closeAndThrow(`unsupported version ${pv}`);
-    if (head.readUInt32BE(8) !== n) closeAndThrow(`holds ${head.readUInt32BE(8)} objects but its index lists ${n}`);
-    // Catches an index paired with a different pack of the same name (e.g. a half-finished rewrite).
-    if (!trailer.equals(idx.subarray(idx.length - 40, idx.length - 20))) closeAndThrow('checksum does not match its index');
-
-    return new PackFile(base, idx, version, fd, packSize);
   }
 
   close(): void {
     this.data = null;
+    this.pages.clear();
     if (this.fd !== null) {
       fs.closeSync(this.fd);
       this.fd = null;
     }
+    if (this.idxFd !== null) {
+      fs.closeSync(this.idxFd);
+      this.idxFd = null;
+    }
+  }
+
+  /** `len` bytes of the index at `at`, read now (counted). */
+  private readIdx(at: number, len: number): Buffer {
+    if (this.idxFd === null) throw new Error(`pack ${this.name}: already closed`);
+    const buf = Buffer.allocUnsafe(len);
+    readExactly(this.idxFd, buf, at);
+    this.idxBytesRead += len;
+    idxCounter.bytes += len;
+    return buf;
+  }
+
+  /** Bytes per name entry (v1 entries carry their offset before the name). */
+  private get stride(): number {
+    return this.version === 2 ? 20 : 24;
+  }
+
+  /** The page holding name entry `i`, and where entry `i` starts in it. */
+  private nameAt(i: number): { page: Buffer; at: number } {
+    const no = Math.floor(i / IDX_PAGE_ENTRIES);
+    let page = this.pages.get(no);
+    if (page) {
+      this.pages.delete(no);
+      this.pages.set(no, page);
+    } else {
+      const first = no * IDX_PAGE_ENTRIES;
+      const entries = Math.min(IDX_PAGE_ENTRIES, this.count - first);
+      // v1 records are offset (4) + name (20): a page starts at a record, the name 4 bytes in.
+      const base = this.version === 2 ? this.namesAt : this.namesAt - 4;
+      page = this.readIdx(base + first * this.stride, entries * this.stride);
+      this.pages.set(no, page);
+      if (this.pages.size > IDX_PAGES_KEPT) {
+        const oldest = this.pages.keys().next();
+        if (!oldest.done) this.pages.delete(oldest.value);
+      }
+    }
+    return { page, at: (i - no * IDX_PAGE_ENTRIES) * this.stride + (this.version === 2 ? 0 : 4) };
   }
 
   /** Pack offset of the object, or -1. */
   find(oid: Buffer): number {
-    const idx = this.idx;
-    const fanoutAt = this.version === 2 ? 8 : 0;
     const first = oid[0] ?? 0;
-    let lo = first === 0 ? 0 : idx.readUInt32BE(fanoutAt + (first - 1) * 4);
-    let hi = idx.readUInt32BE(fanoutAt + first * 4);
-    const stride = this.version === 2 ? 20 : 24;
+    let lo = first === 0 ? 0 : (this.fanout[first - 1] ?? 0);
+    let hi = this.fanout[first] ?? 0;
     // Compare as big-endian words: cheaper than Buffer.compare's native call for 20 bytes.
     const w0 = oid.readUInt32BE(0);
     const w1 = oid.readUInt32BE(4);
@@ -204,12 +271,12 @@ class PackFile {
     const w4 = oid.readUInt32BE(16);
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const at = this.namesAt + mid * stride;
-      let c = idx.readUInt32BE(at) - w0;
-      if (c === 0) c = idx.readUInt32BE(at + 4) - w1;
-      if (c === 0) c = idx.readUInt32BE(at + 8) - w2;
-      if (c === 0) c = idx.readUInt32BE(at + 12) - w3;
-      if (c === 0) c = idx.readUInt32BE(at + 16) - w4;
+      const { page, at } = this.nameAt(mid);
+      let c = page.readUInt32BE(at) - w0;
+      if (c === 0) c = page.readUInt32BE(at + 4) - w1;
+      if (c === 0) c = page.readUInt32BE(at + 8) - w2;
+      if (c === 0) c = page.readUInt32BE(at + 12) - w3;
+      if (c === 0) c = page.readUInt32BE(at + 16) - w4;
       if (c === 0) return this.offsetOf(mid);
       if (c < 0) lo = mid + 1;
       else hi = mid;
@@ -218,13 +285,22 @@ class PackFile {
   }
 
   private offsetOf(i: number): number {
-    if (this.version === 1) return this.idx.readUInt32BE(this.offsetsAt + i * 24);
-    const v = this.idx.readUInt32BE(this.offsetsAt + i * 4);
+    if (this.version === 1) {
+      // In a v1 index the offset leads the entry's record, just before the name.
+      const { page, at } = this.nameAt(i);
+      return page.readUInt32BE(at - 4);
+    }
+    return this.decodeOffset(this.readIdx(this.offsetsAt + i * 4, 4).readUInt32BE(0), (li) => this.readIdx(this.largeAt + li * 8, 8));
+  }
+
+  /** A v2 offset entry; the MSB set means an index into the 64-bit table (packs over 2 GiB). */
+  private decodeOffset(v: number, large: (li: number) => Buffer): number {
     if ((v & 0x80000000) === 0) return v;
     const li = v & 0x7fffffff;
     if (li >= this.largeCount) throw new Error(`pack ${this.name}: large offset index ${li} out of range`);
-    const hi = this.idx.readUInt32BE(this.largeAt + li * 8);
-    const lo = this.idx.readUInt32BE(this.largeAt + li * 8 + 4);
+    const b = large(li);
+    const hi = b.readUInt32BE(0);
+    const lo = b.readUInt32BE(4);
     if (hi >= 0x200000) throw new Error(`pack ${this.name}: offset beyond 2^53`);
     return hi * 0x100000000 + lo;
   }
@@ -278,8 +354,17 @@ class PackFile {
   private nextOffset(offset: number, dataEnd: number): number {
     let sorted = this.sortedOffsets;
     if (!sorted) {
-      sorted = new Float64Array(this.count);
-      for (let i = 0; i < this.count; i++) sorted[i] = this.offsetOf(i);
+      // The whole offset table, once: a fallback for an entry whose data the first guess did not cover.
+      const n = this.count;
+      sorted = new Float64Array(n);
+      if (this.version === 1) {
+        const recs = this.readIdx(1024, n * 24);
+        for (let i = 0; i < n; i++) sorted[i] = recs.readUInt32BE(i * 24);
+      } else {
+        const table = this.readIdx(this.offsetsAt, n * 4);
+        const large = this.largeCount > 0 ? this.readIdx(this.largeAt, this.largeCount * 8) : Buffer.alloc(0);
+        for (let i = 0; i < n; i++) sorted[i] = this.decodeOffset(table.readUInt32BE(i * 4), (li) => large.subarray(li * 8, li * 8 + 8));
+      }
       sorted.sort();
       this.sortedOffsets = sorted;
     }
@@ -476,6 +561,14 @@ class BaseCache {
   }
 }
 
+/** A pack listed in the folder; `pack` once opened, `failed` if that could not be done. */
+interface PackSlot {
+  readonly name: string;
+  readonly mtime: number;
+  pack: PackFile | null;
+  failed: boolean;
+}
+
 interface PendingDelta {
   offset: number;
   delta: Buffer;
@@ -484,12 +577,15 @@ interface PendingDelta {
 /** Reads objects from the pack files of one objects directory (`<gitdir>/objects`). Synchronous. */
 export class PackStore {
   private readonly packDir: string;
-  private packs: PackFile[] = [];
+  /** The packs listed by the last scan, newest first; each opened at its first lookup (see PackSlot). */
+  private packs: PackSlot[] = [];
   /** Packs that exist but could not be opened: a miss cannot be trusted while any are present. */
   private broken: { name: string; error: Error }[] = [];
   private scannedMtimeNs = -1n;
   private scanWasRacy = true;
   private readonly cache = new BaseCache();
+  /** Index bytes read by packs since dropped (stats). */
+  private idxBytesDropped = 0;
   private readonly budget: { left: number; limit: number };
 
   /**
@@ -530,6 +626,18 @@ export class PackStore {
     return this.locate(oidBytes(oid)) !== null;
   }
 
+  /** What this store has read so far: `idxBytesRead`, bytes of pack indexes (never whole, unless asked for every object). */
+  stats(): { idxBytesRead: number; packs: number; opened: number } {
+    let n = this.idxBytesDropped;
+    let open = 0;
+    for (const p of this.packs) {
+      if (!p.pack) continue;
+      n += p.pack.idxBytesRead;
+      open++;
+    }
+    return { idxBytesRead: n, packs: this.packs.length, opened: open };
+  }
+
   /**
    * Looks at the pack folder again now, whatever its timestamp says (after a
    * miss that may be a race with `git gc` or `git repack`).
@@ -540,7 +648,7 @@ export class PackStore {
 
   /** Releases the packs' file descriptors and buffers; the store rescans if used again. */
   close(): void {
-    for (const p of this.packs) this.drop(p);
+    for (const p of this.packs) if (p.pack) this.drop(p.pack);
     this.packs = [];
     this.broken = [];
     this.scannedMtimeNs = -1n;
@@ -566,14 +674,16 @@ export class PackStore {
   private findInPacks(key: Buffer, skip: PackFile | null): { pack: PackFile; offset: number } | null {
     const packs = this.packs;
     for (let i = 0; i < packs.length; i++) {
-      const pack = packs[i];
+      const slot = packs[i];
+      if (!slot) continue;
+      const pack = slot.pack ?? this.openSlot(slot);
       if (!pack || pack === skip) continue;
       const offset = pack.find(key);
       if (offset >= 0) {
         // Lookups cluster by pack (e.g. everything from one fetch), so try the last hit first next time.
         if (i > 0) {
           packs.splice(i, 1);
-          packs.unshift(pack);
+          packs.unshift(slot);
         }
         return { pack, offset };
       }
@@ -581,7 +691,27 @@ export class PackStore {
     return null;
   }
 
+  /**
+   * Opens a listed pack at its first lookup: a host repository's many packs
+   * cost a stat each until one is searched. Held open from then on. A pack
+   * gone meanwhile (a concurrent gc) is skipped; one that cannot be read is
+   * remembered, so that a miss is not trusted while it is there.
+   */
+  private openSlot(slot: PackSlot): PackFile | null {
+    if (slot.failed) return null;
+    try {
+      slot.pack = PackFile.open(this.packDir, slot.name);
+      return slot.pack;
+    } catch (e) {
+      slot.failed = true;
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.broken.push({ name: slot.name, error: e as Error });
+      return null;
+    }
+  }
+
   private drop(p: PackFile): void {
+    this.idxBytesDropped += p.idxBytesRead;
+    p.idxBytesRead = 0;
     this.budget.left += p.wholeBytes;
     p.wholeBytes = 0;
     p.close();
@@ -612,38 +742,33 @@ export class PackStore {
     }
     const present = new Set(names);
     const old = new Map(this.packs.map((p) => [p.name, p]));
-    const fresh: { pack: PackFile; mtime: number }[] = [];
-    const broken: { name: string; error: Error }[] = [];
+    const fresh: PackSlot[] = [];
     for (const n of names) {
       if (!IDX_NAME_RE.test(n)) continue;
       const base = n.slice(0, -4);
       // An .idx without its .pack is not a pack we can read (git writes the .pack first).
       if (!present.has(`${base}.pack`)) continue;
-      let pack = old.get(base);
-      if (pack) {
+      const prev = old.get(base);
+      if (prev?.pack) {
+        // Opened already: its descriptors keep its data readable whatever happens to the files.
         old.delete(base);
-      } else {
-        try {
-          pack = PackFile.open(this.packDir, base);
-        } catch (e) {
-          // Deleted between readdir and open: a concurrent gc, not corruption.
-          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') broken.push({ name: base, error: e as Error });
-          continue;
-        }
+        fresh.push(prev);
+        continue;
       }
-      let m = 0;
+      let m: number;
       try {
         m = fs.statSync(path.join(this.packDir, `${base}.pack`)).mtimeMs;
       } catch {
-        // keep m = 0; the pack's data is already in hand
+        continue; // deleted since the listing: a concurrent gc
       }
-      fresh.push({ pack, mtime: m });
+      // A pack that failed to open is tried again: a rescan may find it whole now.
+      fresh.push({ name: base, mtime: m, pack: null, failed: false });
     }
-    for (const gone of old.values()) this.drop(gone);
+    for (const gone of old.values()) if (gone.pack) this.drop(gone.pack);
     // Newest first, like git: recent objects are the ones most often asked for.
     fresh.sort((a, b) => b.mtime - a.mtime);
-    this.packs = fresh.map((f) => f.pack);
-    this.broken = broken;
+    this.packs = fresh;
+    this.broken = [];
     this.scannedMtimeNs = mtime;
     this.scanWasRacy = mtime < 0n || BigInt(Date.now()) * 1_000_000n - mtime < RACY_WINDOW_NS;
   }
