@@ -110,7 +110,9 @@ export const taskAdd = def({
   }),
   decide(s, i, ctx) {
     S.requireWorkstream(s, i.workstream);
-    if (S.getTask(s, i.workstream, i.id)) throw conflict(`task "${i.id}" already exists in "${i.workstream}"`, { id: i.id });
+    // An archived task keeps its id: a new task never takes it (its events and links name the old one).
+    const had = S.getTask(s, i.workstream, i.id);
+    if (had) throw conflict(`task "${i.id}" already exists in "${i.workstream}"${had.archived ? ' (archived by `orc compact`; ids are never reused)' : ''}`, { id: i.id, ...(had.archived ? { archived: true } : {}) });
     const after = [...new Set(i.after.map((d) => ownDep(i.workstream, d)))];
     for (const dep of after) {
       if (dep === i.id) throw invalid(`task "${i.id}" cannot wait for itself`);
@@ -183,6 +185,19 @@ export function depTarget(ws: string, dep: string): { workstream: string; id: st
   return at < 0 ? { workstream: ws, id: dep } : { workstream: dep.slice(0, at), id: dep.slice(at + 1) };
 }
 
+/**
+ * The task an op would change: an archived one (moved by `orc compact`) is
+ * refused with CONFLICT, not NOT_FOUND: it exists (`orc t show` shows it, and
+ * its id stays taken), but the archive is read-only history.
+ */
+function requireLiveTask(s: StateReader, ws: string, id: string, verb: string): Task {
+  const t = S.requireTask(s, ws, id);
+  if (t.archived) {
+    throw conflict(`task ${ws}/${id} is archived (${t.status}${t.completed_at ? ` at ${t.completed_at}` : ''}, moved by \`orc compact\`); it cannot be ${verb}; add a new task instead`, { workstream: ws, id, status: t.status, archived: true });
+  }
+  return t;
+}
+
 function requireDep(s: StateReader, ws: string, dep: string): Task {
   const d = depTarget(ws, dep);
   if (d.workstream !== ws) S.requireWorkstream(s, d.workstream);
@@ -220,7 +235,7 @@ export const taskDepend = def({
   },
   decide(s, i, ctx): Decision<Task> {
     S.requireWorkstream(s, i.workstream);
-    const t = S.requireTask(s, i.workstream, i.id);
+    const t = requireLiveTask(s, i.workstream, i.id, 'given dependencies');
     const wanted = [...new Set(i.after.map((d) => ownDep(i.workstream, d)))];
     for (const dep of wanted) {
       if (dep === i.id) throw invalid(`task "${i.id}" cannot wait for itself`, { id: i.id });
@@ -267,7 +282,8 @@ export const taskDepend = def({
 export function blockedBy(t: Task, statusOf: (id: string) => string | undefined, s?: StateReader): string | null {
   for (const dep of t.after ?? []) {
     const d = depTarget(t.workstream, dep);
-    const status = d.workstream === t.workstream ? statusOf(dep) : s && S.getTask(s, d.workstream, d.id)?.status;
+    // A dependency missing from the live tasks may be archived (done or failed): `s` reads it from there.
+    const status = (d.workstream === t.workstream ? statusOf(dep) : undefined) ?? (s && S.getTask(s, d.workstream, d.id)?.status);
     if (status !== 'done') return dep;
   }
   return null;
@@ -349,7 +365,7 @@ export const taskClaim = def({
   parse: (r) => ({ workstream: V.checkName('workstream', r.workstream), id: V.checkName('task', r.id), ...claimInput(r) }),
   decide(s, i, ctx) {
     S.requireWorkstream(s, i.workstream);
-    const t = S.requireTask(s, i.workstream, i.id);
+    const t = requireLiveTask(s, i.workstream, i.id, 'claimed');
     checkClaimable(s, t, i.agent, ctx);
     if (t.after?.length) {
       const dep = blockedBy(t, (id) => S.getTask(s, i.workstream, id)?.status, s);
@@ -411,7 +427,7 @@ export const taskComplete = def({
   }),
   decide(s, i, ctx) {
     S.requireWorkstream(s, i.workstream);
-    const t = S.requireTask(s, i.workstream, i.id);
+    const t = requireLiveTask(s, i.workstream, i.id, i.failed ? 'failed' : 'completed');
     if (t.status === 'done' || t.status === 'failed') throw conflict(`task ${i.workstream}/${i.id} is already ${t.status}`, { id: i.id, status: t.status });
     const owner = t.status === 'in_progress' ? t.assigned_to : null;
     if (i.agent && owner && owner !== i.agent && S.leaseLive(t, s, ctx.now)) {
@@ -470,7 +486,7 @@ export const taskReopen = def({
   }),
   decide(s, i, ctx) {
     S.requireWorkstream(s, i.workstream);
-    const t = S.requireTask(s, i.workstream, i.id);
+    const t = requireLiveTask(s, i.workstream, i.id, 'reopened');
     if (t.status !== 'done' && t.status !== 'failed') {
       throw conflict(`task ${i.workstream}/${i.id} is ${t.status.replace('_', ' ')}; only a done or failed task can be reopened`, { id: i.id, status: t.status });
     }
