@@ -20,6 +20,10 @@ export const archiveTaskFile = (ws: string, id: string) => `archive/${tasksDir(w
 
 export const agentFile = (id: string) => `agents/${id}.json`;
 
+/** The running-resources index: per owner, its in-progress tasks that have resources (model/resources.ts). */
+export const RUNNING_DIR = 'running';
+export const runningFile = (agent: string) => `${RUNNING_DIR}/${agent}.json`;
+
 /**
  * A resource name becomes one file name: every byte outside [A-Za-z0-9_-] is
  * %-encoded (so '/', '*' and '.' cannot make folders or dot-files), and a

@@ -2,7 +2,7 @@ import { OrcError, conflict, invalid, notFound } from '../errors.js';
 import * as L from './layout.js';
 import * as S from './state.js';
 import type { StateReader } from './state.js';
-import { conflictWith, describeHolding, holdings } from './resources.js';
+import { conflictWith, describeHolding, holdings, runningIndexChanges } from './resources.js';
 import { DEFAULT_SETTINGS, FORMAT_VERSION, type Agent, type Lock, type LockRecord, type LostClaim, type OrcConfigFile, type OrcEvent, type Settings, type Task } from './types.js';
 import * as V from './validate.js';
 import { isReservedAction } from './actions.js';
@@ -301,7 +301,7 @@ function claimDecision(s: StateReader, t: Task, agent: string, leaseMs: number, 
       ? { action: 'task_taken_over', ...base, previous_agent: previous }
       : { action: 'task_claimed', ...base, ...(renewed ? { renewed: true } : {}) };
   const verb = previous && !renewed ? `take over (lease of ${previous} expired)` : renewed ? 'renew claim of' : 'claim';
-  const changes = new Map([[L.taskFile(t.workstream, t.id), json(claimed)]]);
+  const changes = new Map([[L.taskFile(t.workstream, t.id), json(claimed)], ...runningIndexChanges(s, claimed)]);
   if (previous && !renewed) changes.set(...lostBy(s, previous, t, { workstream: t.workstream, id: t.id, by: agent, at: now, action: 'taken_over' }));
   return {
     changes,
@@ -442,7 +442,7 @@ export const taskComplete = def({
     const status = i.failed ? ('failed' as const) : ('done' as const);
     const done: Task = { ...t, status, result: i.result || null, completed_at: now, updated_at: now, assigned_to: t.assigned_to ?? actor };
     delete done.lease_expires_at;
-    const changes = new Map([[L.taskFile(i.workstream, i.id), json(done)]]);
+    const changes = new Map([[L.taskFile(i.workstream, i.id), json(done)], ...runningIndexChanges(s, done)]);
     if (overrode) changes.set(...lostBy(s, overrode, t, { workstream: i.workstream, id: i.id, by, at: now, action: i.failed ? 'failed' : 'completed' }));
     // Locks taken for this task (`lock acquire RES --task WS/ID`) end with it, in this commit.
     const key = `${i.workstream}/${i.id}`;
