@@ -11,6 +11,7 @@
 //   8. orc mcp: the tools/list token budget, orc prime's size, tool round trips (bench/mcp.mjs)
 //   9. waiting: idle CPU of --wait waiters and orc watch, wake-up latency (bench/wait.mjs)
 //  10. storage: 5,000 ops with packing on and off, loose objects and .git size after (bench/pack.mjs)
+//  11. the overlap check: lock acquire at 2,000 tasks / 200 running, with and without the running index (bench/overlap.mjs)
 //
 // Environment: BENCH_KEEP=1 keeps the scratch repos (their path is printed).
 import { spawn, spawnSync } from 'node:child_process';
@@ -27,6 +28,7 @@ import { serverBench } from './server.mjs';
 import { mcpBench } from './mcp.mjs';
 import { waitBench } from './wait.mjs';
 import { packBench } from './pack.mjs';
+import { overlapBench } from './overlap.mjs';
 import { childEnv, git, makeRepo, max, median, ms, nowMs, pct, ratio, round, run, table, verdict } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -543,6 +545,9 @@ async function main() {
     results.storage = pack.results;
     report.push(...pack.tables);
     missed.push(...pack.missed);
+    const overlap = await overlapBench({ tmp, progress, cli: CLI, node: NODE, env });
+    results.overlap = overlap.results;
+    report.push(...overlap.tables);
   } catch (e) {
     // Show what was measured before the failure, then fail.
     process.stdout.write(`${report.slice(3).join('\n')}\n\nBENCH FAILED: ${e?.stack ?? e}\n`);
