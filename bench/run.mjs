@@ -12,6 +12,7 @@
 //   9. waiting: idle CPU of --wait waiters and orc watch, wake-up latency (bench/wait.mjs)
 //  10. storage: 5,000 ops with packing on and off, loose objects and .git size after (bench/pack.mjs)
 //  11. a big host repo: CLI ops with 350,000 host objects in 40 packs and after git gc vs an empty repo (bench/hostrepo.mjs)
+//  12. the overlap check: lock acquire at 2,000 tasks / 200 running, with and without the running index (bench/overlap.mjs)
 //
 // Environment: BENCH_KEEP=1 keeps the scratch repos (their path is printed).
 import { spawn, spawnSync } from 'node:child_process';
@@ -29,6 +30,7 @@ import { mcpBench } from './mcp.mjs';
 import { waitBench } from './wait.mjs';
 import { packBench } from './pack.mjs';
 import { hostRepoBench } from './hostrepo.mjs';
+import { overlapBench } from './overlap.mjs';
 import { childEnv, git, makeRepo, max, median, ms, nowMs, pct, ratio, round, run, table, verdict } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -549,6 +551,9 @@ async function main() {
     results.host_repo = host.results;
     report.push(...host.tables);
     missed.push(...host.missed);
+    const overlap = await overlapBench({ tmp, progress, cli: CLI, node: NODE, env });
+    results.overlap = overlap.results;
+    report.push(...overlap.tables);
   } catch (e) {
     // Show what was measured before the failure, then fail.
     process.stdout.write(`${report.slice(3).join('\n')}\n\nBENCH FAILED: ${e?.stack ?? e}\n`);

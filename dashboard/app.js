@@ -35,7 +35,7 @@ const state = {
   history: { entries: [], more: true, older: false, detail: new Map() },
   /** The Messages view's last read (messages.js). */
   messages: null,
-  ui: { open: new Map(), filter: new Map(), showAll: new Set(), heartbeats: false, eventAgent: '', eventAction: '', text: '' },
+  ui: { open: new Map(), filter: new Map(), showAll: new Set(), archived: new Set(), heartbeats: false, eventAgent: '', eventAction: '', text: '' },
 };
 
 const actor = () => $('#actor').value.trim() || undefined;
@@ -214,7 +214,7 @@ async function read(all, only) {
     for (const k of state.tasks.keys()) if (!names.has(k)) state.tasks.delete(k);
     for (const ws of status.workstreams) {
       if (!isOpen(ws)) state.tasks.delete(ws.name);
-      else if (all || only.has(ws.name) || !state.tasks.has(ws.name)) jobs.push(api.get(`/workstreams/${seg(ws.name)}/tasks`).then((t) => state.tasks.set(ws.name, t)));
+      else if (all || only.has(ws.name) || !state.tasks.has(ws.name)) jobs.push(api.get(`/workstreams/${seg(ws.name)}/tasks${state.ui.archived.has(ws.name) ? '?all=1' : ''}`).then((t) => state.tasks.set(ws.name, t)));
     }
     jobs.push(loadEvents());
   } else if (r.view === 'task') jobs.push(loadTask(r));
@@ -243,7 +243,7 @@ async function loadTask(r) {
     const [commits, events, siblings] = await Promise.all([
       api.get(`${base}/commits`),
       api.get(`/events?${new URLSearchParams({ workstream: r.ws, since: task.created_at, exclude: 'agent_heartbeat', last: '100000' })}`),
-      api.get(`/workstreams/${seg(r.ws)}/tasks`),
+      api.get(`/workstreams/${seg(r.ws)}/tasks?all=1`),
     ]);
     state.task = { key: `${r.ws}/${r.id}`, task, commits, events: events.filter((e) => e.task_id === r.id), siblings };
   } catch (e) {
@@ -544,6 +544,25 @@ function renderWorkstream(ws) {
             s ? `${STATUS_TEXT[s]} ${c[s]}` : `all ${c.total}`,
           ),
         ),
+        // Tasks `orc compact` archived: listed (read-only) after the live ones when asked for.
+        ws.archived
+          ? h(
+              'button',
+              {
+                type: 'button',
+                class: ['chip', state.ui.archived.has(ws.name) && 'on'],
+                'aria-pressed': String(state.ui.archived.has(ws.name)),
+                dataset: { key: `chip:${ws.name}:archived` },
+                onclick: () => {
+                  if (!state.ui.archived.delete(ws.name)) state.ui.archived.add(ws.name);
+                  state.tasks.delete(ws.name);
+                  render();
+                  void refresh();
+                },
+              },
+              `archived ${ws.archived}`,
+            )
+          : null,
       ),
     );
     if (!tasks) body.push(h('p', { class: 'muted' }, 'loading tasks…'));
@@ -568,7 +587,7 @@ function taskTable(wsName, tasks) {
     h(
       'tr',
       { class: `s-${t.status}`, dataset: { task: t.id } },
-      h('td', { 'data-label': 'status' }, badge(t.status)),
+      h('td', { 'data-label': 'status' }, badge(t.status), t.archived ? h('span', { class: 'muted small' }, ' archived') : null),
       h('td', { class: 'title', 'data-label': 'task' }, h('a', { href: taskHref(wsName, t.id), dataset: { key: `open:${wsName}/${t.id}` } }, t.title), t.after?.length ? h('span', { class: 'muted small' }, ` after ${t.after.length}`) : null),
       h('td', { class: 'mono small muted', 'data-label': 'id' }, t.id),
       h('td', { class: 'num', 'data-label': 'priority' }, t.priority),
@@ -607,6 +626,7 @@ function leaseOver(t) {
 function taskActions(wsName, t, compact) {
   const path = `/workstreams/${seg(wsName)}/tasks/${seg(t.id)}`;
   const out = [];
+  if (t.archived) return out; // read-only history: the server refuses every change to it
   if (t.status === 'pending' || leaseOver(t)) {
     out.push(
       h(
@@ -791,7 +811,7 @@ function renderTask() {
     h(
       'article',
       { class: 'panel task-detail', dataset: { task: t.id } },
-      h('div', { class: 'panel-head' }, h('h1', null, t.title), badge(t.status)),
+      h('div', { class: 'panel-head' }, h('h1', null, t.title), badge(t.status), t.archived ? h('span', { class: 'badge', title: 'moved to the archive by orc compact: read-only' }, 'archived') : null),
       h(
         'dl',
         { class: 'meta' },
@@ -829,7 +849,7 @@ function renderTask() {
               ),
             )
           : null,
-        t.status === 'done' || t.status === 'failed'
+        (t.status === 'done' || t.status === 'failed') && !t.archived
           ? h(
               'form',
               {

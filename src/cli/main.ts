@@ -160,7 +160,7 @@ export function buildProgram(argv?: string[]): Command {
       .addOption(new Option('--status <status>', 'only tasks with this status').choices(['pending', 'in_progress', 'done', 'failed']))
       .option('--mine', "only the acting agent's tasks (across workstreams unless one is named)")
       .option('--agent <name>', "only this agent's tasks (across workstreams unless one is named)")
-      .option('--all', 'every workstream')
+      .option('--all', 'every workstream, and archived tasks too (moved by `orc compact`)')
       .action(
         act(async (orc, g, wsName: string | undefined, opts: { status?: 'pending' | 'in_progress' | 'done' | 'failed'; mine?: boolean; agent?: string; all?: boolean }, cmd?: Command) => {
           const o = await out();

@@ -44,7 +44,7 @@ export function tasksText(list: Task[], now: Date): string {
     ['ID', 'PRI', 'STATUS', 'ASSIGNED', 'TITLE'],
     ...list.map((t) => {
       const lease = t.status === 'in_progress' && t.lease_expires_at ? ` (lease ${Date.parse(t.lease_expires_at) > now.getTime() ? 'ends' : 'ended'} ${relativeTime(t.lease_expires_at, now)})` : '';
-      return [t.id, `P${t.priority}`, t.status, `${t.assigned_to ?? '-'}${lease}`, t.title];
+      return [t.id, `P${t.priority}`, t.archived ? `${t.status} (archived)` : t.status, `${t.assigned_to ?? '-'}${lease}`, t.title];
     }),
   ]);
 }
@@ -52,7 +52,7 @@ export function tasksText(list: Task[], now: Date): string {
 export function taskText(t: Task, now: Date): string {
   const lines = [
     `${q(t.workstream)}/${q(t.id)}  ${q(t.title)}`,
-    `status:      ${q(t.status)}${t.assigned_to ? ` (${q(t.assigned_to)})` : ''}`,
+    `status:      ${q(t.status)}${t.assigned_to ? ` (${q(t.assigned_to)})` : ''}${t.archived ? ', archived (read-only)' : ''}`,
     `priority:    P${q(t.priority)}${t.estimate !== null ? `, estimate ${q(t.estimate)}` : ''}`,
     `created:     ${q(t.created_at)} by ${q(t.created_by)}`,
   ];

@@ -1,6 +1,7 @@
 /**
  * `orc t list [WS] [--mine | --agent A | --all]`: one workstream's tasks, or
- * every workstream's, optionally only those assigned to an agent.
+ * every workstream's, optionally only those assigned to an agent; --all
+ * includes archived tasks (status shown as e.g. `done (archived)`).
  */
 import type { Orc } from '../ops/orc.js';
 import type { Task, TaskStatus } from '../model/types.js';
@@ -23,7 +24,8 @@ export async function selectTasks(orc: Orc, ws: string | undefined, opts: TaskLi
   if (!ws && !opts.all && !who) throw usage('name a workstream, or give --all, --mine or --agent A; see `orc ws list`');
   const names = ws ? [ws] : (await orc.listWorkstreams()).sort((a, b) => a.priority - b.priority || a.name.localeCompare(b.name)).map((w) => w.name);
   const out: Task[] = [];
-  for (const n of names) out.push(...(await orc.listTasks(n, { status: opts.status })).filter((t) => !who || t.assigned_to === who));
+  // --all also lists archived tasks (moved by `orc compact`), after each workstream's live ones.
+  for (const n of names) out.push(...(await orc.listTasks(n, { status: opts.status, all: opts.all })).filter((t) => !who || t.assigned_to === who));
   return out;
 }
 

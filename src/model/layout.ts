@@ -14,7 +14,15 @@ export function taskShard(id: string): string {
 }
 export const taskFile = (ws: string, id: string) => `${tasksDir(ws)}/${taskShard(id)}/${id}.json`;
 
+/** Where `orc compact` moves finished tasks: the same shards and JSON under archive/ (read by getTask's fallback and the --all lists). */
+export const archiveTasksDir = (ws: string) => `archive/${tasksDir(ws)}`;
+export const archiveTaskFile = (ws: string, id: string) => `archive/${tasksDir(ws)}/${taskShard(id)}/${id}.json`;
+
 export const agentFile = (id: string) => `agents/${id}.json`;
+
+/** The running-resources index: per owner, its in-progress tasks that have resources (model/resources.ts). */
+export const RUNNING_DIR = 'running';
+export const runningFile = (agent: string) => `${RUNNING_DIR}/${agent}.json`;
 
 /**
  * A resource name becomes one file name: every byte outside [A-Za-z0-9_-] is

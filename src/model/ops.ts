@@ -2,7 +2,7 @@ import { OrcError, conflict, invalid, notFound } from '../errors.js';
 import * as L from './layout.js';
 import * as S from './state.js';
 import type { StateReader } from './state.js';
-import { conflictWith, describeHolding, holdings } from './resources.js';
+import { conflictWith, describeHolding, holdings, runningIndexChanges } from './resources.js';
 import { DEFAULT_SETTINGS, FORMAT_VERSION, type Agent, type Lock, type LockRecord, type LostClaim, type OrcConfigFile, type OrcEvent, type Settings, type Task } from './types.js';
 import * as V from './validate.js';
 import { isReservedAction } from './actions.js';
@@ -110,7 +110,9 @@ export const taskAdd = def({
   }),
   decide(s, i, ctx) {
     S.requireWorkstream(s, i.workstream);
-    if (S.getTask(s, i.workstream, i.id)) throw conflict(`task "${i.id}" already exists in "${i.workstream}"`, { id: i.id });
+    // An archived task keeps its id: a new task never takes it (its events and links name the old one).
+    const had = S.getTask(s, i.workstream, i.id);
+    if (had) throw conflict(`task "${i.id}" already exists in "${i.workstream}"${had.archived ? ' (archived by `orc compact`; ids are never reused)' : ''}`, { id: i.id, ...(had.archived ? { archived: true } : {}) });
     const after = [...new Set(i.after.map((d) => ownDep(i.workstream, d)))];
     for (const dep of after) {
       if (dep === i.id) throw invalid(`task "${i.id}" cannot wait for itself`);
@@ -183,6 +185,19 @@ export function depTarget(ws: string, dep: string): { workstream: string; id: st
   return at < 0 ? { workstream: ws, id: dep } : { workstream: dep.slice(0, at), id: dep.slice(at + 1) };
 }
 
+/**
+ * The task an op would change: an archived one (moved by `orc compact`) is
+ * refused with CONFLICT, not NOT_FOUND: it exists (`orc t show` shows it, and
+ * its id stays taken), but the archive is read-only history.
+ */
+function requireLiveTask(s: StateReader, ws: string, id: string, verb: string): Task {
+  const t = S.requireTask(s, ws, id);
+  if (t.archived) {
+    throw conflict(`task ${ws}/${id} is archived (${t.status}${t.completed_at ? ` at ${t.completed_at}` : ''}, moved by \`orc compact\`); it cannot be ${verb}; add a new task instead`, { workstream: ws, id, status: t.status, archived: true });
+  }
+  return t;
+}
+
 function requireDep(s: StateReader, ws: string, dep: string): Task {
   const d = depTarget(ws, dep);
   if (d.workstream !== ws) S.requireWorkstream(s, d.workstream);
@@ -220,7 +235,7 @@ export const taskDepend = def({
   },
   decide(s, i, ctx): Decision<Task> {
     S.requireWorkstream(s, i.workstream);
-    const t = S.requireTask(s, i.workstream, i.id);
+    const t = requireLiveTask(s, i.workstream, i.id, 'given dependencies');
     const wanted = [...new Set(i.after.map((d) => ownDep(i.workstream, d)))];
     for (const dep of wanted) {
       if (dep === i.id) throw invalid(`task "${i.id}" cannot wait for itself`, { id: i.id });
@@ -267,7 +282,8 @@ export const taskDepend = def({
 export function blockedBy(t: Task, statusOf: (id: string) => string | undefined, s?: StateReader): string | null {
   for (const dep of t.after ?? []) {
     const d = depTarget(t.workstream, dep);
-    const status = d.workstream === t.workstream ? statusOf(dep) : s && S.getTask(s, d.workstream, d.id)?.status;
+    // A dependency missing from the live tasks may be archived (done or failed): `s` reads it from there.
+    const status = (d.workstream === t.workstream ? statusOf(dep) : undefined) ?? (s && S.getTask(s, d.workstream, d.id)?.status);
     if (status !== 'done') return dep;
   }
   return null;
@@ -285,7 +301,7 @@ function claimDecision(s: StateReader, t: Task, agent: string, leaseMs: number, 
       ? { action: 'task_taken_over', ...base, previous_agent: previous }
       : { action: 'task_claimed', ...base, ...(renewed ? { renewed: true } : {}) };
   const verb = previous && !renewed ? `take over (lease of ${previous} expired)` : renewed ? 'renew claim of' : 'claim';
-  const changes = new Map([[L.taskFile(t.workstream, t.id), json(claimed)]]);
+  const changes = new Map([[L.taskFile(t.workstream, t.id), json(claimed)], ...runningIndexChanges(s, claimed)]);
   if (previous && !renewed) changes.set(...lostBy(s, previous, t, { workstream: t.workstream, id: t.id, by: agent, at: now, action: 'taken_over' }));
   return {
     changes,
@@ -349,7 +365,7 @@ export const taskClaim = def({
   parse: (r) => ({ workstream: V.checkName('workstream', r.workstream), id: V.checkName('task', r.id), ...claimInput(r) }),
   decide(s, i, ctx) {
     S.requireWorkstream(s, i.workstream);
-    const t = S.requireTask(s, i.workstream, i.id);
+    const t = requireLiveTask(s, i.workstream, i.id, 'claimed');
     checkClaimable(s, t, i.agent, ctx);
     if (t.after?.length) {
       const dep = blockedBy(t, (id) => S.getTask(s, i.workstream, id)?.status, s);
@@ -411,7 +427,7 @@ export const taskComplete = def({
   }),
   decide(s, i, ctx) {
     S.requireWorkstream(s, i.workstream);
-    const t = S.requireTask(s, i.workstream, i.id);
+    const t = requireLiveTask(s, i.workstream, i.id, i.failed ? 'failed' : 'completed');
     if (t.status === 'done' || t.status === 'failed') throw conflict(`task ${i.workstream}/${i.id} is already ${t.status}`, { id: i.id, status: t.status });
     const owner = t.status === 'in_progress' ? t.assigned_to : null;
     if (i.agent && owner && owner !== i.agent && S.leaseLive(t, s, ctx.now)) {
@@ -426,7 +442,7 @@ export const taskComplete = def({
     const status = i.failed ? ('failed' as const) : ('done' as const);
     const done: Task = { ...t, status, result: i.result || null, completed_at: now, updated_at: now, assigned_to: t.assigned_to ?? actor };
     delete done.lease_expires_at;
-    const changes = new Map([[L.taskFile(i.workstream, i.id), json(done)]]);
+    const changes = new Map([[L.taskFile(i.workstream, i.id), json(done)], ...runningIndexChanges(s, done)]);
     if (overrode) changes.set(...lostBy(s, overrode, t, { workstream: i.workstream, id: i.id, by, at: now, action: i.failed ? 'failed' : 'completed' }));
     // Locks taken for this task (`lock acquire RES --task WS/ID`) end with it, in this commit.
     const key = `${i.workstream}/${i.id}`;
@@ -470,7 +486,7 @@ export const taskReopen = def({
   }),
   decide(s, i, ctx) {
     S.requireWorkstream(s, i.workstream);
-    const t = S.requireTask(s, i.workstream, i.id);
+    const t = requireLiveTask(s, i.workstream, i.id, 'reopened');
     if (t.status !== 'done' && t.status !== 'failed') {
       throw conflict(`task ${i.workstream}/${i.id} is ${t.status.replace('_', ' ')}; only a done or failed task can be reopened`, { id: i.id, status: t.status });
     }

@@ -121,8 +121,19 @@ export function requireWorkstream(s: StateReader, name: string): Workstream {
   return ws;
 }
 
+/**
+ * A task of the workstream: the live one, or else the one `orc compact`
+ * moved to the archive, marked `archived: true` (done or failed, read-only:
+ * ops that would change it refuse with CONFLICT). Its id stays taken.
+ */
 export function getTask(s: StateReader, ws: string, id: string): Task | null {
-  return jsonAt(s, L.taskFile(ws, id), asTask);
+  return jsonAt(s, L.taskFile(ws, id), asTask) ?? getArchivedTask(s, ws, id);
+}
+
+/** Only a task of the archive (marked `archived: true`), or null. */
+export function getArchivedTask(s: StateReader, ws: string, id: string): Task | null {
+  const t = jsonAt(s, L.archiveTaskFile(ws, id), asTask);
+  return t && { ...t, archived: true };
 }
 
 export function requireTask(s: StateReader, ws: string, id: string): Task {
@@ -141,13 +152,26 @@ function shardTasks(s: StateReader, dir: string): Task[] {
   return out;
 }
 
-/** Every task of a workstream (one read per shard folder plus one per task, each cached by blob id). */
-export function listTasksRaw(s: StateReader, ws: string): Task[] {
-  const dir = L.tasksDir(ws);
+function tasksUnder(s: StateReader, dir: string): Task[] {
   return s
     .list(dir)
     .filter((shard) => shard.dir)
     .flatMap((shard) => shardTasks(s, `${dir}/${shard.name}`));
+}
+
+/** Every live task of a workstream (one read per shard folder plus one per task, each cached by blob id); archived ones are not among them. */
+export function listTasksRaw(s: StateReader, ws: string): Task[] {
+  return tasksUnder(s, L.tasksDir(ws));
+}
+
+/** The workstream's archived tasks, each marked `archived: true`. */
+export function listArchivedTasks(s: StateReader, ws: string): Task[] {
+  return tasksUnder(s, L.archiveTasksDir(ws)).map((t) => ({ ...t, archived: true as const }));
+}
+
+/** Live tasks, then archived ones (`t list --all`, the runner's collect). */
+export function listTasksAll(s: StateReader, ws: string): Task[] {
+  return [...listTasksRaw(s, ws), ...listArchivedTasks(s, ws)];
 }
 
 /**
@@ -155,8 +179,7 @@ export function listTasksRaw(s: StateReader, ws: string): Task[] {
  * fixes its tasks, and an op changes one shard, so after the first count only
  * the shards changed since are read again.
  */
-export function countWorkstreamTasks(s: StateReader, ws: string): TaskCounts {
-  const dir = L.tasksDir(ws);
+export function countWorkstreamTasks(s: StateReader, ws: string, dir = L.tasksDir(ws)): TaskCounts {
   const total = emptyCounts();
   for (const shard of s.list(dir)) {
     if (!shard.dir) continue;
@@ -283,8 +306,10 @@ export function countTasks(tasks: Task[]): TaskCounts {
 export function summarizeWorkstream(s: StateReader, name: string): WorkstreamSummary | null {
   const ws = getWorkstream(s, name);
   if (!ws) return null;
+  // Counts are of live tasks (as before compaction); archived ones are counted apart, memoised per shard alike.
   const c = countWorkstreamTasks(s, name);
-  return { ...ws, task_counts: c, task_count: c.total, pending: c.pending, in_progress: c.in_progress, done: c.done };
+  const archived = countWorkstreamTasks(s, name, L.archiveTasksDir(name)).total;
+  return { ...ws, task_counts: c, task_count: c.total, pending: c.pending, in_progress: c.in_progress, done: c.done, archived };
 }
 
 /** Sorts by priority (1 first), then oldest first, then id: the order `next` picks in. */

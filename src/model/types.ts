@@ -26,6 +26,8 @@ export interface WorkstreamSummary extends Workstream {
   pending: number;
   in_progress: number;
   done: number;
+  /** Tasks moved to the archive by `orc compact` (done or failed), not in the counts above. */
+  archived: number;
   /** The workstream's tasks, oldest first, when asked for (REST and the compat module send them). */
   tasks?: Task[];
 }
@@ -56,6 +58,8 @@ export interface Task {
   after: string[];
   /** Knowledge topics that matter to this task. */
   kb: string[];
+  /** Set when read from the archive (`orc compact` moved it there): done or failed, and read-only. */
+  archived?: true;
 }
 
 export interface Agent {

@@ -336,14 +336,15 @@ export class Orc {
     });
   }
 
-  async listTasks(workstream: string, filter: { status?: TaskStatus } = {}): Promise<Task[]> {
+  /** The workstream's live tasks, best first; with `all: true`, its archived ones too (after the live ones, each marked `archived: true`). */
+  async listTasks(workstream: string, filter: { status?: TaskStatus; all?: boolean } = {}): Promise<Task[]> {
     const s = this.snap();
     S.requireWorkstream(s, checkName('workstream', workstream));
     const agents = new Map(S.listAgentsRaw(s).map((a) => [a.id, a]));
-    return S.listTasksRaw(s, workstream)
-      .filter((t) => !filter.status || t.status === filter.status)
-      .sort(S.byPriority)
-      .map((t) => S.withLease(t, t.assigned_to ? agents.get(t.assigned_to) ?? null : null));
+    const pick = (list: Task[]) => list.filter((t) => !filter.status || t.status === filter.status).sort(S.byPriority);
+    const tasks = pick(S.listTasksRaw(s, workstream));
+    if (filter.all) tasks.push(...pick(S.listArchivedTasks(s, workstream)));
+    return tasks.map((t) => S.withLease(t, t.assigned_to ? agents.get(t.assigned_to) ?? null : null));
   }
 
   /** The task, or null if the workstream has no such task; NOT_FOUND if there is no such workstream. */

@@ -89,7 +89,8 @@ export function buildCollect(s: StateReader, cycle: string | null, now: Date): C
     .filter((w) => w !== null)
     .sort((a, b) => a.priority - b.priority || a.name.localeCompare(b.name));
   for (const w of wsNames) {
-    for (const t of S.listTasksRaw(s, w.name).sort(S.byPriority)) {
+    // Archived tasks too: a cycle's tasks that `orc compact` moved since are still what became of it.
+    for (const t of S.listTasksAll(s, w.name).sort(S.byPriority)) {
       const key = `${w.name}/${t.id}`;
       byKey.set(key, t);
       const planned = pickKey.has(key);

@@ -247,7 +247,11 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
     const name = String(req.params.name);
     const status = query(req, 'status');
     if (status !== undefined && !['pending', 'in_progress', 'done', 'failed'].includes(status)) throw invalid(`status ${JSON.stringify(status)} is not one of pending, in_progress, done, failed`);
-    send(res, await cache.get(`tasks:${name}:${status ?? ''}`, async () => json(await orc.listTasks(name, { status: status as 'pending' | undefined }))));
+    // ?all=1 adds the archived tasks (moved by `orc compact`, each with archived: true) after the live ones.
+    const allQ = query(req, 'all');
+    if (allQ !== undefined && !['0', '1', 'true', 'false'].includes(allQ)) throw invalid(`all=${JSON.stringify(allQ)} is not 0 or 1`);
+    const all = allQ === '1' || allQ === 'true';
+    send(res, await cache.get(`tasks:${name}:${status ?? ''}:${all ? 'all' : ''}`, async () => json(await orc.listTasks(name, { status: status as 'pending' | undefined, all }))));
   });
   a.get('/workstreams/:name/tasks/:id', async (req, res) => {
     const name = String(req.params.name);
