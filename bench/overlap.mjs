@@ -72,7 +72,7 @@ export async function overlapBench({ tmp, progress, cli, node, env = childEnv(),
     out[indexed ? 'index' : 'scan'] = { lock_acquire_ms: acquire, lock_list_ms: list };
   }
   const row = (k, label) => [label, ms(out[k].lock_acquire_ms), ms(out[k].lock_list_ms), ratio(out[k].lock_acquire_ms / out[k].lock_list_ms)];
-  const tables = [table('11. overlap check at 2,000 tasks, 200 running (CLI medians)', ['branch', 'lock acquire', 'lock list', 'acquire/list'], [row('scan', 'no index: every task read'), row('index', 'running/<agent>.json')])];
+  const tables = [table('12. overlap check at 2,000 tasks, 200 running (CLI medians)', ['branch', 'lock acquire', 'lock list', 'acquire/list'], [row('scan', 'no index: every task read'), row('index', 'running/<agent>.json')])];
   return { results: out, tables, missed: [] };
 }
 

@@ -87,7 +87,7 @@ export async function packBench({ tmp, progress, ops = 5000 }) {
   const off = await side(tmp, 'pack-off', false, ops);
   const mb = (b) => `${(b / 2 ** 20).toFixed(1)} MB`;
   const row = (s) => [s.packing ? 'on (default, threshold 2000)' : 'off', String(s.repacks), String(s.loose_objects), String(s.packs), mb(s.pack_bytes), mb(s.git_dir_bytes), ms(s.op_median_ms)];
-  const tables = [table(`9. storage after ${ops} ops (loose objects target < ${TARGET.looseAfter})`, ['packing', 'repacks', 'loose', 'packs', 'pack size', '.git size', 'op median'], [row(on), row(off)])];
+  const tables = [table(`10. storage after ${ops} ops (loose objects target < ${TARGET.looseAfter})`, ['packing', 'repacks', 'loose', 'packs', 'pack size', '.git size', 'op median'], [row(on), row(off)])];
   const missed = on.loose_objects < TARGET.looseAfter ? [] : [`storage: ${on.loose_objects} loose objects after ${ops} ops with packing on (target < ${TARGET.looseAfter})`];
   return { results: { on, off }, tables, missed };
 }
