@@ -36,7 +36,10 @@ export function missing(needs: string[]): string[] {
  */
 export function describeWith(needs: string[], name: string, body: () => void): void {
   const lack = missing(needs);
-  if (!lack.length) return describe(name, body);
+  if (!lack.length) {
+    describe(name, body);
+    return;
+  }
   const why = `${lack.join(', ')} not installed (Debian: apt-get install apache2 openssh-server openssh-client; .ci/run does it)`;
   if (process.env.CI) {
     describe(name, () => {
