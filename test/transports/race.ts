@@ -137,12 +137,13 @@ export async function raceHosts(r: Reach, o: { hosts: number; tasks: number; rou
         const holder = `${agent}-lock`;
         for (let round = 0; round < o.rounds; round++) {
           let got: Lock | null = null;
-          for (let tries = 0; tries < 300 && !got; tries++) {
+          for (let tries = 0; tries < 300 && !got && !problems.length; tries++) {
             const x = await run(h, ['lock', 'acquire', 'deploy', holder, '--ttl', '5m', '--json']);
             if (x.code === 0) got = JSON.parse(x.stdout) as Lock;
             else if (x.code === 1 && /held by host-\d-lock/.test(x.stderr)) await sleep(100 + Math.random() * 200);
             else return void problems.push(`${holder} acquire exited ${x.code}: ${x.stderr}`);
           }
+          if (problems.length) return;
           if (!got) return void problems.push(`${holder} never got the lock`);
           reportedGrants.push(`${holder} ${got.token}`);
           const y = await run(h, ['lock', 'release', 'deploy', holder, '--json']);
