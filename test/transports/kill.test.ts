@@ -18,7 +18,7 @@ const HOSTS = 8;
 const PER_HOST = 4;
 const TASKS = 40;
 /** Worker loops stop starting processes after this long (each process then runs to its end). */
-const RUN_MS = 25_000;
+const RUN_MS = 20_000;
 
 /** True when the ref lock at `lockPath` was left by a process that is gone: an orc holder whose pid is dead, or older than 10 s. */
 function leftByDeadProcess(lockPath: string): boolean {
@@ -85,10 +85,10 @@ describe('8 hosts x 4 processes through git daemon, killed at random', () => {
     // One process: started, maybe killed at a random moment of a typical life, its end classified.
     const step = async (host: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string } | null> => {
       const p = spawnOrc(host, args);
-      if (Math.random() < 0.25) {
+      if (Math.random() < 0.4) {
         setTimeout(() => {
           if (p.running() && p.child.kill('SIGKILL')) killed.add(p);
-        }, life() * (0.2 + Math.random()));
+        }, life() * (0.1 + 0.8 * Math.random()));
       }
       const r = await p.done;
       if (killed.has(p) && r.signal === 'SIGKILL') {
@@ -154,11 +154,12 @@ describe('8 hosts x 4 processes through git daemon, killed at random', () => {
     };
     await Promise.all(hosts.flatMap((_, h) => Array.from({ length: PER_HOST }, (_, w) => worker(h, w))));
 
+    console.log(`8x4 race: ${ok} successes, ${claims.length} claims, ${acquired.length} lock grants, ${landed} kills, ${staleLocks} stale ref locks, ${Math.round((Date.now() - t0) / 1000)} s`);
     expect(problems).toEqual([]);
     // It was a race with crashes: processes were killed, and others succeeded.
-    expect(landed).toBeGreaterThanOrEqual(10);
-    expect(claims.length).toBeGreaterThanOrEqual(10);
-    expect(acquired.length).toBeGreaterThanOrEqual(2);
+    expect(landed).toBeGreaterThanOrEqual(5);
+    expect(claims.length).toBeGreaterThanOrEqual(5);
+    expect(acquired.length).toBeGreaterThanOrEqual(1);
 
     // The remote is sound and linear.
     const f = fsck(remote.bare);
@@ -192,6 +193,5 @@ describe('8 hosts x 4 processes through git daemon, killed at random', () => {
     const fresh = cloneHost(url, 'late-host');
     const tasks = new Map(orcJsonEnv<Task[]>(fresh, ['t', 'list', 'W'], {}).map((t) => [t.id, t]));
     for (const c of claims) expect(tasks.get(c.id), c.id).toMatchObject({ status: 'in_progress', assigned_to: c.agent });
-    console.log(`8x4 race: ${ok} successes, ${claims.length} claims, ${acquired.length} lock grants, ${landed} kills, ${staleLocks} stale ref locks, ${perTask.size} tasks claimed on the remote, ${Math.round((Date.now() - t0) / 1000)} s`);
   }, 180_000);
 });
