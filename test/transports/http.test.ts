@@ -34,7 +34,7 @@ describeWith([APACHE, `${APACHE_MODULES}/mod_cgi.so`, HTTP_BACKEND], 'smart HTTP
 
   it('4 hosts race for 16 tasks and one lock: no task claimed twice, one lock holder at a time, every success on the remote', async () => {
     await raceHosts(await remote('race', 16), { hosts: 4, tasks: 16, rounds: 1 });
-  }, 180_000);
+  }, 240_000);
 
   it('a host whose remote went away queues its non-exclusive ops and replays them when it is back', async () => {
     await offlineReplay(await remote('offline', 4), http);

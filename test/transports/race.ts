@@ -140,7 +140,7 @@ export async function raceHosts(r: Reach, o: { hosts: number; tasks: number; rou
           for (let tries = 0; tries < 300 && !got && !problems.length; tries++) {
             const x = await run(h, ['lock', 'acquire', 'deploy', holder, '--ttl', '5m', '--json']);
             if (x.code === 0) got = JSON.parse(x.stdout) as Lock;
-            else if (x.code === 1 && /held by host-\d-lock/.test(x.stderr)) await sleep(100 + Math.random() * 200);
+            else if (x.code === 1 && /held by host-\d-lock/.test(x.stderr)) await sleep(200 + Math.random() * 400);
             else return void problems.push(`${holder} acquire exited ${x.code}: ${x.stderr}`);
           }
           if (problems.length) return;

@@ -33,7 +33,7 @@ describeWith([SSHD, 'ssh', 'ssh-keygen'], 'ssh through sshd', () => {
 
   it('4 hosts race for 8 tasks and one lock: no task claimed twice, one lock holder at a time, every success on the remote', async () => {
     await raceHosts(await remote('race', 8), { hosts: 4, tasks: 8, rounds: 1 });
-  }, 240_000);
+  }, 300_000);
 
   it('a host whose remote went away queues its non-exclusive ops and replays them when it is back', async () => {
     await offlineReplay(await remote('offline', 4), sshd);
