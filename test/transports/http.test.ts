@@ -38,5 +38,5 @@ describeWith([APACHE, `${APACHE_MODULES}/mod_cgi.so`, HTTP_BACKEND], 'smart HTTP
 
   it('a host whose remote went away queues its non-exclusive ops and replays them when it is back', async () => {
     await offlineReplay(await remote('offline', 4), http);
-  }, 120_000);
+  }, 180_000);
 });

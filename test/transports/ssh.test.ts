@@ -37,5 +37,5 @@ describeWith([SSHD, 'ssh', 'ssh-keygen'], 'ssh through sshd', () => {
 
   it('a host whose remote went away queues its non-exclusive ops and replays them when it is back', async () => {
     await offlineReplay(await remote('offline', 4), sshd);
-  }, 120_000);
+  }, 180_000);
 });
