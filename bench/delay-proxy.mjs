@@ -12,42 +12,54 @@ export async function startDelayProxy(o) {
   const host = o.targetHost ?? '127.0.0.1';
   const open = new Set();
   let seen = 0;
-  const server = net.createServer((client) => {
+  // Half-open sockets: a side that finished sending (git's client after its request, the server after
+  // its answer) must not cut the other direction, and a socket is closed only once both directions
+  // delivered every delayed chunk; destroying one earlier drops what is still queued.
+  const server = net.createServer({ allowHalfOpen: true }, (client) => {
     seen++;
-    const upstream = net.connect({ host, port: o.targetPort });
+    const upstream = net.connect({ host, port: o.targetPort, allowHalfOpen: true });
     open.add(client);
     open.add(upstream);
-    const forward = (from, to) => {
-      // A chain of timers in arrival order: later chunks never overtake earlier ones.
-      let last = Promise.resolve();
-      from.on('data', (chunk) => {
-        const due = Date.now() + o.delayMs;
-        last = last.then(
-          () =>
-            new Promise((resolve) => {
-              setTimeout(() => {
-                if (!to.destroyed) to.write(chunk);
-                resolve();
-              }, Math.max(0, due - Date.now()));
-            }),
-        );
-      });
-      from.on('end', () => {
-        last = last.then(() => new Promise((resolve) => setTimeout(() => (to.end(), resolve()), o.delayMs)));
-      });
-    };
-    forward(client, upstream);
-    forward(upstream, client);
+    let finished = 0;
     const drop = () => {
       client.destroy();
       upstream.destroy();
       open.delete(client);
       open.delete(upstream);
     };
+    const forward = (from, to) => {
+      // A chain of timers in arrival order: later chunks never overtake earlier ones.
+      let last = Promise.resolve();
+      const later = (fn) => {
+        const due = Date.now() + o.delayMs;
+        last = last.then(
+          () =>
+            new Promise((resolve) => {
+              setTimeout(() => {
+                fn();
+                resolve();
+              }, Math.max(0, due - Date.now()));
+            }),
+        );
+      };
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        later(() => {
+          if (!to.destroyed) to.end();
+          if (++finished === 2) drop();
+        });
+      };
+      from.on('data', (chunk) => later(() => !to.destroyed && to.write(chunk)));
+      from.on('end', end);
+      // Closed without an end (reset): what arrived is still delivered, then the other side ends too.
+      from.on('close', end);
+    };
+    forward(client, upstream);
+    forward(upstream, client);
     client.on('error', drop);
     upstream.on('error', drop);
-    client.on('close', () => setTimeout(drop, o.delayMs + 5));
-    upstream.on('close', () => setTimeout(drop, o.delayMs + 5));
   });
   await new Promise((resolve, reject) => {
     server.once('error', reject);
