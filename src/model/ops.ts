@@ -549,7 +549,7 @@ export const agentHeartbeat = def({
     return {
       changes: new Map([[L.agentFile(i.id), json(agent)]]),
       event: { action: 'agent_heartbeat', agent_id: i.id, registered: true },
-      summary: `heartbeat of ${i.id} (registered)`,
+      summary: `heartbeat of ${i.id}`,
       result: { ...agent, lost },
       actor: i.id,
     };

@@ -428,7 +428,8 @@ export class Orc {
       await this.remote.sync();
     } catch (e) {
       if (!(e instanceof OrcError)) throw e;
-      this.warn(`heartbeat recorded locally, not yet published to "${this.remote.remote}": ${e.message.split(';')[0]}; the next sync publishes it`);
+      // A registering heartbeat's commit was already warned about, with the same cause.
+      if (!(out.commit && out.published === false)) this.warn(`heartbeat recorded locally, not yet published to "${this.remote.remote}": ${e.message.split(';')[0]}; \`orc sync\` publishes it`);
       return { ...seen(out.result), lost: out.result.lost };
     }
     const file = S.getAgentFile(this.snap(), who);
