@@ -100,9 +100,10 @@ describe('pre-receive on presence refs', () => {
   it("refuses a take-over decided without the holder's presence; a presence later than the op refuses nothing", async () => {
     orcOk(host, env, 't', 'add', 'W', 'one', '--id', 't1');
     orcOk(host, env, 't', 'add', 'W', 'two', '--id', 't2');
-    orcOk(host, env, 't', 'claim', 'W', 't1', 'agent-1', '--lease', '2s');
-    orcOk(host, env, 't', 'claim', 'W', 't2', 'agent-1', '--lease', '2s');
-    await sleep(2300);
+    // Leases long enough that the few orc processes between a heartbeat and the rogue's claim fit in them on a loaded machine.
+    orcOk(host, env, 't', 'claim', 'W', 't1', 'agent-1', '--lease', '8s');
+    orcOk(host, env, 't', 'claim', 'W', 't2', 'agent-1', '--lease', '8s');
+    await sleep(8300);
     // agent-1 is alive: its heartbeat reaches the remote as presence only.
     orcOk(host, env, 'a', 'heartbeat', 'agent-1');
     // A rogue clone (no orc.remote, no presence fetched) sees the lease run out by the branch alone.
@@ -111,7 +112,7 @@ describe('pre-receive on presence refs', () => {
     expectRefused(push(rogue, 'orc:orc'), /refuses: task W\/t1 is claimed by agent-1/);
     // A take-over made while agent-1 was silent, published only after agent-1's next heartbeat: that later presence says nothing of before.
     expect(gitE(rogue, env, 'fetch', '-q', 'origin', '+orc:orc').code).toBe(0);
-    await sleep(2300);
+    await sleep(8300);
     orcOk(rogue, env, 't', 'claim', 'W', 't2', 'thief');
     await sleep(20);
     orcOk(host, env, 'a', 'heartbeat', 'agent-1');
@@ -119,5 +120,5 @@ describe('pre-receive on presence refs', () => {
     expect(r.stderr).not.toMatch(/declined/);
     expect(r.code).toBe(0);
     expect(git(bare, 'log', '-1', '--format=%s', 'orc')).toMatch(/take over .*W\/t2 for thief/);
-  });
+  }, 120_000);
 });
