@@ -18,7 +18,7 @@ import { changes, logPage } from './log.js';
 import { mountMessages } from './messages.js';
 import { guard } from './security.js';
 import { SseHub } from './sse.js';
-import { TipWatcher } from './watch.js';
+import { PresenceWatcher, TipWatcher } from './watch.js';
 
 export interface AppOptions {
   /** The address the server listens on (Host checks); default 127.0.0.1. */
@@ -182,6 +182,11 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
     },
     opts.pollMs ?? 1000,
   );
+  // Heartbeats move presence refs, not the tip: each change is told as a `presence` event (the page reads the status again).
+  const presence = new PresenceWatcher(orc.store, (agent, at) => {
+    cache.invalidate();
+    hub.send('presence', { agent, at });
+  }, opts.pollMs ?? 1000);
   const limit = opts.bodyLimit ?? 1024 * 1024;
   const settings = () => S.settingsOf(orc.store.snapshot(orc.store.tip()));
   const staleMs = () => settings().agent_stale_ms;
@@ -490,6 +495,7 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
     watcher,
     close() {
       watcher?.close();
+      presence.close();
       hub.close();
     },
   };
