@@ -70,7 +70,7 @@ export const api = {
  * and one `commit` per new commit. The browser reconnects by itself; every
  * (re)connection says hello, so commits missed while away are caught up.
  */
-export function connect({ onCommit, onHello, onState }) {
+export function connect({ onCommit, onHello, onState, onPresence = () => {} }) {
   let es = null;
   let closed = false;
   const open = () => {
@@ -79,6 +79,8 @@ export function connect({ onCommit, onHello, onState }) {
     es.addEventListener('open', () => onState('live'));
     es.addEventListener('hello', (e) => onHello(JSON.parse(e.data)));
     es.addEventListener('commit', (e) => onCommit(JSON.parse(e.data)));
+    // A heartbeat: the agent's presence ref moved (no commit).
+    es.addEventListener('presence', (e) => onPresence(JSON.parse(e.data)));
     es.addEventListener('error', () => {
       if (closed) return;
       if (es.readyState === EventSource.CLOSED) {

@@ -152,6 +152,12 @@ function onCommit(c) {
   void refresh(false);
 }
 
+/** A heartbeat (presence, not a commit): the status, and the workstreams whose leases it extends. */
+function onPresence(p) {
+  for (const w of opWorkstreams({ op: 'agent.heartbeat', input: { id: p.agent } }) ?? []) pending.ws.add(w);
+  void refresh(false);
+}
+
 /** Reads what the current view shows; calls made while one runs fold into one more run. */
 function refresh(all = true) {
   if (all) pending.all = true;
@@ -1211,6 +1217,7 @@ function start() {
       if (hello.commit !== state.tip || !state.status || problemToast?.isConnected) void refresh();
     },
     onCommit,
+    onPresence,
   });
   setInterval(() => tick(), 1000);
   onRoute();

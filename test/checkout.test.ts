@@ -26,7 +26,8 @@ function gitDirState(repo: string): string {
   const common = commonDir(repo);
   const refs = git(repo, 'for-each-ref', '--format=%(refname) %(objectname)')
     .split('\n')
-    .filter((l) => !l.startsWith('refs/heads/orc '));
+    // orc's own refs: the state branch and the agents' presence (heartbeats, issue 13).
+    .filter((l) => !l.startsWith('refs/heads/orc ') && !l.startsWith('refs/orc/presence/'));
   const files: Record<string, string> = {};
   const add = (p: string) => {
     if (fs.existsSync(p)) files[path.relative(common, p)] = fs.readFileSync(p).toString('base64');
@@ -89,7 +90,7 @@ function everyOp(ctx: Ctx, tag: string, full = false): number {
   json(['plan']);
   run(['plan']);
   run(['init']);
-  const ops = 20; // the writes above; `init` on an existing branch changes nothing
+  const ops = 19; // the writes above; `init` on an existing branch changes nothing, nor does a known agent's heartbeat (its presence ref moves)
 
   // Reads: all of them in both output modes where `full`, the main ones elsewhere.
   const reads = full

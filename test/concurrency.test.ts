@@ -237,7 +237,7 @@ describe('8 processes racing `orc lock acquire`', () => {
 });
 
 describe('a mixed race of non-conflicting ops', () => {
-  it('keeps every op of 8 processes × 10: one commit and one event each, and all the data', async () => {
+  it('keeps every op of 8 processes × 10: one commit and one event each (a known agent\'s heartbeat: its presence ref only), and all the data', async () => {
     const repo = tmpRepo();
     orcJson(repo, ['ws', 'create', 'M']);
     const commitsBefore = commitCount(repo);
@@ -272,10 +272,11 @@ describe('a mixed race of non-conflicting ops', () => {
     expect(failures).toEqual([]);
     expect(maxOverlap(all)).toBeGreaterThanOrEqual(4);
 
-    expect(commitCount(repo)).toBe(commitsBefore + 80);
-    expect(reflogChain(repo)).toEqual({ moves: commitsBefore + 80, breaks: [] });
+    // Each agent's second heartbeat moves only refs/orc/presence/<agent> (issue 13): 72 commits for 80 ops.
+    expect(commitCount(repo)).toBe(commitsBefore + 72);
+    expect(reflogChain(repo)).toEqual({ moves: commitsBefore + 72, breaks: [] });
     const events = allEvents(repo);
-    expect(events.length).toBe(eventsBefore + 80);
+    expect(events.length).toBe(eventsBefore + 72);
     expect(git(repo, 'rev-list', '--merges', 'orc')).toBe('');
 
     const tasks = new Map(orcJson<Task[]>(repo, ['t', 'list', 'M']).map((t) => [t.id, t]));
@@ -284,8 +285,11 @@ describe('a mixed race of non-conflicting ops', () => {
     for (let n = 0; n < 8; n++) {
       const agent = `agent-${n}`;
       const mine = allEvents(repo, ['--agent', agent]);
-      expect(mine.map((e) => e.action).sort(), agent).toEqual(['agent_heartbeat', 'agent_heartbeat', 'custom_n', 'custom_n', 'knowledge_written', 'knowledge_written', 'knowledge_written', 'task_created', 'task_created', 'task_created']);
-      expect(git(repo, 'rev-list', '--count', `--author=^${agent} <`, 'orc')).toBe('10');
+      expect(mine.map((e) => e.action).sort(), agent).toEqual(['agent_heartbeat', 'custom_n', 'custom_n', 'knowledge_written', 'knowledge_written', 'knowledge_written', 'task_created', 'task_created', 'task_created']);
+      expect(git(repo, 'rev-list', '--count', `--author=^${agent} <`, 'orc')).toBe('9');
+      const beats = all.filter((r) => r.stdout.includes(`"id": "${agent}"`)).map((r) => (JSON.parse(r.stdout) as { last_heartbeat: string }).last_heartbeat);
+      expect(beats).toHaveLength(2);
+      expect(git(repo, 'log', '-1', '--format=%B', `refs/orc/presence/${agent}`)).toContain(`"at":"${beats.sort()[1]}"`);
       expect(agents.has(agent)).toBe(true);
       for (let i = 0; i < 10; i++) {
         if (i % 4 === 0) {

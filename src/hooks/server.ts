@@ -1,14 +1,17 @@
 /**
  * `orc hooks run pre-receive`, on the shared bare remote: reads git's ref
  * updates from stdin and refuses the push when the state branch would get a
- * non-fast-forward or a commit fsck.ts or validate.ts refuses. Other refs pass.
+ * non-fast-forward or a commit fsck.ts or validate.ts refuses, or a presence
+ * ref (refs/orc/presence/<agent>) an update that is not that agent's presence,
+ * is from the future or goes back in time. Other refs pass.
  */
 import { execFile } from 'node:child_process';
 import { last, loadConfig } from '../store/config.js';
 import { GitStore } from '../store/gitstore.js';
 import { discoverRepo } from '../store/repo.js';
 import { CatFile, inspectPush, PushObjects, PUSH_LIMITS } from './fsck.js';
-import { DEFAULT_SKEW_MS, validatePush, type PushGit, type RefUpdate } from './validate.js';
+import { PRESENCE_MAX_BYTES, PRESENCE_PREFIX, parsePresence, readAllPresence } from '../store/presence.js';
+import { DEFAULT_SKEW_MS, validatePresenceUpdates, validatePush, type PushGit, type RefUpdate } from './validate.js';
 
 export function parseUpdates(stdin: string): RefUpdate[] {
   return stdin
@@ -38,12 +41,32 @@ export async function preReceive(stdin: string, env: NodeJS.ProcessEnv = process
   const branch = last(cfg, 'orc.branch') ?? 'orc';
   const ref = `refs/heads/${branch}`;
   const updates = parseUpdates(stdin);
-  if (!updates.some((u) => u.ref === ref)) return { ok: true, problems: [], branch };
+  const presenceUpdates = updates.filter((u) => u.ref.startsWith(PRESENCE_PREFIX));
+  if (!updates.some((u) => u.ref === ref) && !presenceUpdates.length) return { ok: true, problems: [], branch };
   const hexLen = (last(cfg, 'extensions.objectformat') ?? 'sha1').toLowerCase() === 'sha256' ? 64 : 40;
   const skew = Number(last(cfg, 'orc.clockskew') ?? DEFAULT_SKEW_MS);
   const skewMs = Number.isFinite(skew) && skew >= 0 ? skew : DEFAULT_SKEW_MS;
   // During pre-receive the pushed objects sit in git's quarantine folder; git cat-file and the store see it through git's env.
   const store = new GitStore(paths, ref, false, env);
+  // Presence (heartbeats, beside the branch): what the remote holds now, and the push's own updates, checked.
+  const held = readAllPresence(paths.commonDir, store.objects);
+  const now = new Date();
+  const read = (oid: string): Buffer | null => {
+    try {
+      return store.objects.read(oid, 'commit', { maxBytes: PRESENCE_MAX_BYTES }).content;
+    } catch {
+      return null;
+    }
+  };
+  const presenceProblems = validatePresenceUpdates(presenceUpdates, read, (a) => held.get(a) ?? null, { now, skewMs }, hexLen);
+  if (presenceProblems.length) return { ok: false, problems: presenceProblems, branch };
+  const times = new Map([...held].map(([a, p]) => [a, p.at]));
+  for (const u of presenceUpdates) {
+    const b = read(u.new);
+    const p = b ? parsePresence(b, u.new) : null;
+    if (p && typeof p !== 'string') times.set(p.agent, p.at);
+  }
+  if (!updates.some((u) => u.ref === ref)) return { ok: true, problems: [], branch };
   await loadRunnerOps();
   const cwd = process.cwd();
   const run = async (args: string[]) => {
@@ -60,7 +83,7 @@ export async function preReceive(stdin: string, env: NodeJS.ProcessEnv = process
   const objects = new PushObjects(store, hexLen);
   const cat = new CatFile(cwd, env, hexLen);
   try {
-    const problems = await validatePush(objects, ref, updates, g, { now: new Date(), skewMs }, (commits) => inspectPush(cat, objects, commits));
+    const problems = await validatePush(objects, ref, updates, g, { now, skewMs, presence: (a) => times.get(a) ?? null }, (commits) => inspectPush(cat, objects, commits));
     return { ok: problems.length === 0, problems, branch };
   } finally {
     cat.close();

@@ -18,7 +18,8 @@ import { OPS, initialConfig, type OpDef } from '../model/ops.js';
 import { bodyFile, checkMessageId } from '../model/messages.js';
 import { getTask, readConfigFile, settingsOf, type DirEntry, type StateReader } from '../model/state.js';
 import { FORMAT_VERSION, type OrcEvent } from '../model/types.js';
-import { checkTopic } from '../model/validate.js';
+import { checkName, checkTopic } from '../model/validate.js';
+import { PRESENCE_PREFIX, parsePresence } from '../store/presence.js';
 import { trailers, type Commit } from '../store/commit.js';
 import { entryAt, isTreeMode, type TreeEntry } from '../store/tree.js';
 import { isObjectId, shown } from './fsck.js';
@@ -51,6 +52,8 @@ export interface CheckOptions {
   now: Date;
   /** Recorded times may be this far ahead of `now`. */
   skewMs: number;
+  /** The agents' presence times (refs/orc/presence/*) the remote holds, the push's own updates included. */
+  presence?: (agent: string) => string | null;
 }
 
 /** A blob's id in this repository's format. */
@@ -75,10 +78,16 @@ export class HookSnapshot implements StateReader {
     private readonly o: HookObjects,
     readonly commit: string | null,
     readonly tree: string | null,
+    /** The agents' presence as the op being checked could have seen it (see checkTrailer). */
+    private readonly seen: ((agent: string) => string | null) | null = null,
   ) {}
 
-  static at(o: HookObjects, commit: string | null): HookSnapshot {
-    return new HookSnapshot(o, commit, commit ? o.commit(commit).tree : null);
+  static at(o: HookObjects, commit: string | null, presence: ((agent: string) => string | null) | null = null): HookSnapshot {
+    return new HookSnapshot(o, commit, commit ? o.commit(commit).tree : null, presence);
+  }
+
+  presence(agent: string): string | null {
+    return this.seen ? this.seen(agent) : null;
   }
 
   entry(p: string): TreeEntry | null {
@@ -186,6 +195,10 @@ export class Overlay implements StateReader {
 
   memo<T>(kind: string, oid: string, compute: () => T): T {
     return oid.startsWith('overlay:') ? compute() : this.base.memo(kind, oid, compute);
+  }
+
+  presence(agent: string): string | null {
+    return this.base.presence?.(agent) ?? null;
   }
 }
 
@@ -427,7 +440,24 @@ function decideRecorded(base: StateReader, rec: RecordedOp, own: StateReader, ow
 export function checkTrailer(o: HookObjects, parent: string | null, c: Commit, changed: TreeDiff, tree: StateReader, opts: CheckOptions): string[] {
   const rec = parseRecorded(c.message);
   if (typeof rec === 'string') return [rec];
-  const base = HookSnapshot.at(o, parent);
+  // Leases are judged with presence, which is not history: the remote holds only each agent's latest.
+  // A presence no later than the op's time is what the client could have seen (an exclusive op fetches
+  // it first); one later than that says nothing about the agent before the op, so it refuses nothing:
+  // the op is then checked again with that agent alive up to the op's time, and passes if either fits.
+  const at = Date.parse(rec.at);
+  let later = false;
+  const seen = (alive: boolean) => (agent: string): string | null => {
+    const p = opts.presence?.(agent) ?? null;
+    if (p === null || !(Date.parse(p) > at)) return p;
+    later = true;
+    return alive ? rec.at : null;
+  };
+  const first = checkDecided(o, rec, c, changed, tree, opts, HookSnapshot.at(o, parent, seen(false)));
+  if (!first.length || !later || !Number.isFinite(at)) return first;
+  return checkDecided(o, rec, c, changed, tree, opts, HookSnapshot.at(o, parent, seen(true))).length ? first : [];
+}
+
+function checkDecided(o: HookObjects, rec: RecordedOp, c: Commit, changed: TreeDiff, tree: StateReader, opts: CheckOptions, base: HookSnapshot): string[] {
   const d = decideRecorded(base, rec, tree, changed, o, opts);
   if (typeof d === 'string') return [d];
   const problems: string[] = [];
@@ -486,6 +516,66 @@ export function checkMerge(o: HookObjects, c: Commit, changed: TreeDiff, brought
   for (const [p, b] of overlay.changes) {
     if (changed.has(p)) continue;
     if (id(tree.read(p)) !== id(b)) problems.push(`is a merge that lacks the change to ${p} that the ops it brings in make on its first parent ${first.slice(0, 12)}`);
+  }
+  return problems;
+}
+
+/**
+ * A push's updates of presence refs (refs/orc/presence/<agent>, see
+ * store/presence.ts): each must point at a well-formed presence commit of
+ * that agent, at a time no more than the allowed skew ahead of the server's
+ * clock and no earlier than the one it replaces. Deleting one is refused.
+ * `read` gives an object's bytes (null when missing) and `current` the
+ * presence the remote holds now.
+ */
+export function validatePresenceUpdates(
+  updates: RefUpdate[],
+  read: (oid: string) => Buffer | null,
+  current: (agent: string) => { at: string } | null,
+  opts: CheckOptions,
+  hexLen = 40,
+): string[] {
+  const problems: string[] = [];
+  for (const u of updates) {
+    if (!u.ref.startsWith(PRESENCE_PREFIX)) continue;
+    const agent = u.ref.slice(PRESENCE_PREFIX.length);
+    const bad = (why: string) => problems.push(`${u.ref}: ${why}`);
+    try {
+      checkName('agent', agent);
+    } catch (e) {
+      if (!(e instanceof OrcError)) throw e;
+      bad(`is not the presence of an agent (${e.message.split(';')[0]})`);
+      continue;
+    }
+    if (/^0+$/.test(u.new)) {
+      bad('deleting an agent\'s presence is refused');
+      continue;
+    }
+    if (!isObjectId(u.new, hexLen)) {
+      bad(`the update ${shown(u.new)} does not name an object`);
+      continue;
+    }
+    const b = read(u.new);
+    if (!b) {
+      bad(`${u.new.slice(0, 12)} is not a commit in the push`);
+      continue;
+    }
+    const p = parsePresence(b, u.new);
+    if (typeof p === 'string') {
+      bad(`${u.new.slice(0, 12)} ${p}; orc writes presence as \`orc a heartbeat\` does`);
+      continue;
+    }
+    if (p.agent !== agent) {
+      bad(`${u.new.slice(0, 12)} is the presence of ${shown(p.agent)}, not of "${agent}"`);
+      continue;
+    }
+    const t = Date.parse(p.at);
+    if (t > opts.now.getTime() + opts.skewMs) {
+      bad(`records presence at ${p.at}, ${Math.round((t - opts.now.getTime()) / 1000)} s ahead of this server's clock (${opts.now.toISOString()}; ${Math.round(opts.skewMs / 1000)} s of skew allowed); fix that host's clock (NTP)`);
+      continue;
+    }
+    const cur = current(agent);
+    if (cur && t < Date.parse(cur.at)) bad(`records presence at ${p.at}, earlier than the ${cur.at} it would replace; presence never goes back in time`);
   }
   return problems;
 }

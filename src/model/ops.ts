@@ -316,16 +316,25 @@ function claimDecision(s: StateReader, t: Task, agent: string, leaseMs: number, 
 const MAX_LOST = 100;
 
 /**
+ * How long a lost claim stays in the agent file after a newer one is added:
+ * heartbeats no longer commit, so old entries are pruned here, by the op
+ * that commits anyway, from the branch's own data (the hook decides it again).
+ */
+const LOST_KEEP_MS = 24 * 3600_000;
+
+/**
  * The previous owner's agent file with one more lost claim, for its next
  * heartbeat to report. An owner with no agent file gets one, dated at its
  * claim of the task (its last known sign of life).
  */
 function lostBy(s: StateReader, owner: string, t: Task, lost: LostClaim): [string, Buffer] {
-  const old = S.getAgent(s, owner);
+  // The file as on the branch, without presence: what a commit writes must not depend on refs beside it.
+  const old = S.getAgentFile(s, owner);
   const since = t.claimed_at ?? lost.at;
   const a: Agent = old ? { ...old } : { id: owner, type: 'worker', capabilities: [], status: 'active', registered_at: since, last_heartbeat: since };
   delete a.stale;
-  a.lost = [...(old?.lost ?? []), lost].slice(-MAX_LOST);
+  const keepFrom = Date.parse(lost.at) - LOST_KEEP_MS;
+  a.lost = [...(old?.lost ?? []).filter((l) => !(Date.parse(l.at) < keepFrom)), lost].slice(-MAX_LOST);
   return [L.agentFile(owner), json(a)];
 }
 
@@ -529,25 +538,34 @@ export const agentRegister = def({
   },
 });
 
+/**
+ * A heartbeat. An agent with an agent file changes nothing on the branch: the
+ * caller (Orc.heartbeat) records it on the agent's presence ref, beside the
+ * history. Only the first heartbeat of an unknown agent registers it, with
+ * one commit. The result reports the claims lost since the previous sign of
+ * life (the later of the agent file's heartbeat and the presence).
+ */
 export const agentHeartbeat = def({
   name: 'agent.heartbeat',
   exclusive: false,
   parse: (r) => ({ id: V.checkName('agent', r.id) }),
   decide(s, i, ctx) {
     const now = iso(ctx.now);
-    const old = S.getAgent(s, i.id);
+    const file = S.getAgentFile(s, i.id);
+    const prev = S.getAgent(s, i.id)?.last_heartbeat ?? null;
+    const lost = (file?.lost ?? []).filter((l) => prev === null || l.at > prev);
+    if (file) {
+      const agent: Agent = { ...file, last_heartbeat: now };
+      delete agent.stale;
+      delete agent.lost;
+      return { changes: new Map(), event: null, summary: `heartbeat of ${i.id}`, result: { ...agent, lost }, actor: i.id };
+    }
     // An agent that never registered still gets its leases extended: it is registered on its first heartbeat.
-    const agent: Agent = old ? { ...old, last_heartbeat: now } : { id: i.id, type: DEFAULT_AGENT_TYPE, capabilities: [], status: 'active', registered_at: now, last_heartbeat: now };
-    delete agent.stale;
-    // Claims lost since the last heartbeat are reported now and kept one round more (a heartbeat
-    // published through a remote is decided again there, and the caller reads them back after it).
-    const lost = (old?.lost ?? []).filter((l) => !old || l.at > old.last_heartbeat);
-    if (lost.length) agent.lost = lost;
-    else delete agent.lost;
+    const agent: Agent = { id: i.id, type: DEFAULT_AGENT_TYPE, capabilities: [], status: 'active', registered_at: now, last_heartbeat: now };
     return {
       changes: new Map([[L.agentFile(i.id), json(agent)]]),
-      event: { action: 'agent_heartbeat', agent_id: i.id, ...(old ? {} : { registered: true }), ...(lost.length ? { lost: lost.map((l) => ({ workstream: l.workstream, id: l.id, by: l.by })) } : {}) },
-      summary: `heartbeat of ${i.id}${lost.length ? ` (${lost.length} claim${lost.length === 1 ? '' : 's'} lost)` : ''}`,
+      event: { action: 'agent_heartbeat', agent_id: i.id, registered: true },
+      summary: `heartbeat of ${i.id}`,
       result: { ...agent, lost },
       actor: i.id,
     };

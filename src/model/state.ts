@@ -31,6 +31,12 @@ export interface StateReader {
    * long as it likes. `kind` names the derivation; values must be JSON.
    */
   memo<T>(kind: string, oid: string, compute: () => T): T;
+  /**
+   * When `agent` was last seen alive by its presence (beside the branch, not
+   * on it: heartbeats), or null when unknown. Liveness is the later of this
+   * and the agent file's last_heartbeat; getAgent and listAgentsRaw lay it over.
+   */
+  presence?(agent: string): string | null;
 }
 
 export function corrupt(s: StateReader, path: string, why: string): OrcError {
@@ -196,15 +202,28 @@ export function workstreamNames(s: StateReader): string[] {
     .map((e) => e.name);
 }
 
-export function getAgent(s: StateReader, id: string): Agent | null {
+/** The agent file as it is on the branch, without presence: what an op that rewrites it starts from. */
+export function getAgentFile(s: StateReader, id: string): Agent | null {
   return jsonAt(s, L.agentFile(id), asAgent);
+}
+
+/** An agent with its presence laid over: last_heartbeat is the later of the file's and the presence ref's. */
+function present(s: StateReader, a: Agent): Agent {
+  const p = s.presence?.(a.id) ?? null;
+  return p !== null && Date.parse(p) > Date.parse(a.last_heartbeat) ? { ...a, last_heartbeat: p } : a;
+}
+
+/** An agent as alive as it is known to be (its file, with its presence laid over). */
+export function getAgent(s: StateReader, id: string): Agent | null {
+  const a = getAgentFile(s, id);
+  return a && present(s, a);
 }
 
 export function listAgentsRaw(s: StateReader): Agent[] {
   return s
     .list('agents')
     .filter((e) => !e.dir && e.name.endsWith('.json'))
-    .map((e) => asAgent(s, `agents/${e.name}`, s.jsonBlob<unknown>(e.oid, `agents/${e.name}`)));
+    .map((e) => present(s, asAgent(s, `agents/${e.name}`, s.jsonBlob<unknown>(e.oid, `agents/${e.name}`))));
 }
 
 export function getLockRecord(s: StateReader, resource: string): LockRecord | null {

@@ -17,6 +17,7 @@ import { discoverRepo, type RepoPaths } from '../store/repo.js';
 import { Engine, type EngineStats, type OpOutcome } from './engine.js';
 import { Sync, type SyncReport } from './sync.js';
 import { aheadBehind, fetchBranch, remoteExists, runGit, setConfig } from '../store/gitcli.js';
+import { writePresence } from '../store/presence.js';
 import { readRef } from '../store/refs.js';
 import { renderStatusText } from './status-text.js';
 
@@ -418,10 +419,22 @@ export class Orc {
   async heartbeat(id?: string): Promise<Agent & { lost: LostClaim[] }> {
     const who = checkName('agent', id ?? this.agent);
     const prev = S.getAgent(this.snap(), who)?.last_heartbeat ?? null;
+    // Commits only the first heartbeat of an unknown agent (its registration); otherwise decides nothing on the branch.
     const out = await this.run<Agent & { lost: LostClaim[] }>('agent.heartbeat', { id: who });
-    if (!this.remote || !out.published) return { ...seen(out.result), lost: out.result.lost };
-    const now = S.getAgent(this.snap(), who);
-    const lost = (now?.lost ?? []).filter((l) => prev === null || l.at > prev);
+    // The heartbeat itself: the agent's presence ref, beside the branch's history.
+    writePresence(this.store.paths.commonDir, this.store.objects, who, new Date(out.result.last_heartbeat), this.store.shared);
+    if (!this.remote) return { ...seen(out.result), lost: out.result.lost };
+    // With a remote: publish the presence (and whatever else is unpublished), and learn the claims lost there.
+    try {
+      await this.remote.sync();
+    } catch (e) {
+      if (!(e instanceof OrcError)) throw e;
+      // A registering heartbeat's commit was already warned about, with the same cause.
+      if (!(out.commit && out.published === false)) this.warn(`heartbeat recorded locally, not yet published to "${this.remote.remote}": ${e.message.split(';')[0]}; \`orc sync\` publishes it`);
+      return { ...seen(out.result), lost: out.result.lost };
+    }
+    const file = S.getAgentFile(this.snap(), who);
+    const lost = (file?.lost ?? []).filter((l) => prev === null || l.at > prev);
     return { ...seen(out.result), lost };
   }
 

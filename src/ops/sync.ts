@@ -6,6 +6,7 @@ import { trailers } from '../store/commit.js';
 import { checkOid } from '../store/objects.js';
 import type { GitStore } from '../store/gitstore.js';
 import { commitsSince, fetchBranch, isAncestor, pushBranch, updateRef } from '../store/gitcli.js';
+import { fetchPresence, publishPresence, type RemotePresence } from './presence-sync.js';
 import { identity, type Engine, type OpOutcome } from './engine.js';
 
 /** An op that was committed on one side and refused when replayed on the remote's tip. */
@@ -70,8 +71,11 @@ export class Sync {
     return { shared: this.store.shared };
   }
 
+  /** The remote's presence refs as last fetched (see presence-sync.ts). */
+  private readonly presence: RemotePresence = { seen: null };
+
   private fetch(): Promise<string | null> {
-    return fetchBranch(this.repo, this.remote, this.branch, { shared: this.store.shared });
+    return fetchPresence(this.store, this.presence, (presence) => fetchBranch(this.repo, this.remote, this.branch, { shared: this.store.shared, presence }));
   }
 
   /**
@@ -102,6 +106,7 @@ export class Sync {
   async sync(): Promise<SyncReport> {
     const report: SyncReport = { remote: this.remote, branch: this.branch, remote_tip: null, came_in: 0, went_out: 0, replayed: 0, refused: [] };
     let remote = await this.fetch();
+    await publishPresence(this.store, this.remote, this.presence);
     for (let attempt = 1; attempt <= 50; attempt++) {
       let behind: number | null = null;
       let aheadBy: number | null = null;

@@ -18,7 +18,7 @@ import { changes, logPage } from './log.js';
 import { mountMessages } from './messages.js';
 import { guard } from './security.js';
 import { SseHub } from './sse.js';
-import { TipWatcher } from './watch.js';
+import { PresenceWatcher, TipWatcher } from './watch.js';
 import { body, query, str, type Body } from './request.js';
 
 export interface AppOptions {
@@ -161,6 +161,11 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
     },
     opts.pollMs ?? 1000,
   );
+  // Heartbeats move presence refs, not the tip: each change is told as a `presence` event (the page reads the status again).
+  const presence = new PresenceWatcher(orc.store, (agent, at) => {
+    cache.invalidate();
+    hub.send('presence', { agent, at });
+  }, opts.pollMs ?? 1000);
   const limit = opts.bodyLimit ?? 1024 * 1024;
   const settings = () => S.settingsOf(orc.store.snapshot(orc.store.tip()));
   const staleMs = () => settings().agent_stale_ms;
@@ -473,6 +478,7 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
     watcher,
     close() {
       watcher?.close();
+      presence.close();
       hub.close();
     },
   };

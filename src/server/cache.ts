@@ -5,6 +5,7 @@
  * agents) also carry the time they stop being true.
  */
 import type { GitStore } from '../store/gitstore.js';
+import { listPresenceRefs } from '../store/presence.js';
 
 export interface Cached {
   /** The response body, serialized once. */
@@ -23,6 +24,8 @@ export interface CacheStats {
 
 export class ReadCache {
   private tip: string | null | undefined = undefined;
+  /** The agents' presence refs, as one string: a heartbeat (no new tip) must refresh heartbeat ages, leases and locks too. */
+  private presence = '';
   private readonly entries = new Map<string, Cached>();
   readonly stats: CacheStats = { hits: 0, misses: 0, object_reads: 0 };
 
@@ -43,6 +46,11 @@ export class ReadCache {
   /** The branch tip now; clears every entry when it moved. */
   current(): string | null {
     const t = this.store.tip();
+    const p = [...listPresenceRefs(this.store.paths.commonDir)].join(',');
+    if (p !== this.presence) {
+      this.presence = p;
+      if (t === this.tip) this.entries.clear();
+    }
     if (t !== this.tip) {
       const first = this.tip === undefined;
       this.tip = t;

@@ -80,11 +80,18 @@ function mirrorRef(repo: RepoPaths, ref: string, value: string, shared: SharedPe
  * brought along, best effort. A lost local lock is retried; ENV only when git
  * says the remote cannot be reached.
  */
-export async function fetchBranch(repo: RepoPaths, remote: string, branch: string, opts: { shared?: SharedPerm | null } = {}): Promise<string | null> {
+export async function fetchBranch(
+  repo: RepoPaths,
+  remote: string,
+  branch: string,
+  opts: { shared?: SharedPerm | null; /** Also fetches refs/orc/presence/* (in the same git process) into a folder of refs of its own, handed to this before they are removed. */ presence?: (prefix: string) => void } = {},
+): Promise<string | null> {
   const tracking = `refs/remotes/${remote}/${branch}`;
   const own = `refs/orc/fetch/${process.pid}-${crypto.randomBytes(6).toString('hex')}`;
+  const presenceNs = `${own}-presence/`;
+  const also = opts.presence ? [`+refs/orc/presence/*:${presenceNs}*`] : [];
   for (let attempt = 1; ; attempt++) {
-    const r = await runGit(repo, ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--refmap=', remote, `+refs/heads/${branch}:${own}`]);
+    const r = await runGit(repo, ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--refmap=', remote, `+refs/heads/${branch}:${own}`, ...also]);
     if (r.code !== 0) {
       if (/couldn't find remote ref/i.test(r.stderr)) return null;
       if (LOCAL_LOCK_RACE.test(r.stderr) && attempt < 20) {
@@ -98,8 +105,10 @@ export async function fetchBranch(repo: RepoPaths, remote: string, branch: strin
   let tip: string | null;
   try {
     tip = readRef(repo.commonDir, own);
+    if (opts.presence) opts.presence(presenceNs);
   } finally {
     await dropOwnRef(repo, own);
+    if (opts.presence) await dropOwnRefs(repo, presenceNs);
   }
   if (tip) mirrorRef(repo, tracking, tip, opts.shared ?? null);
   return tip;
@@ -115,6 +124,37 @@ async function dropOwnRef(repo: RepoPaths, ref: string): Promise<void> {
     still = null;
   }
   if (still) await runGit(repo, ['update-ref', '-d', ref]);
+}
+
+/** Removes a folder of refs only this process uses (see dropOwnRef). */
+async function dropOwnRefs(repo: RepoPaths, prefix: string): Promise<void> {
+  fs.rmSync(path.join(repo.commonDir, prefix), { recursive: true, force: true });
+  let packed = '';
+  try {
+    packed = fs.readFileSync(path.join(repo.commonDir, 'packed-refs'), 'utf8');
+  } catch {
+    return;
+  }
+  for (const line of packed.split('\n')) {
+    const ref = line.slice(41);
+    if (line[40] === ' ' && ref.startsWith(prefix)) await runGit(repo, ['update-ref', '-d', ref]);
+  }
+}
+
+/**
+ * Pushes refs that only their own writer moves (presence), each with a lease
+ * on the value the remote was last seen to hold (null: none), in one push.
+ * Best effort: a ref the remote refuses (it holds a later one) is left;
+ * ENV when the remote cannot be reached. Returns the refs the remote took.
+ */
+export async function pushOwnRefs(repo: RepoPaths, remote: string, updates: { ref: string; oid: string; expected: string | null }[]): Promise<string[]> {
+  if (!updates.length) return [];
+  const args = ['push', '--quiet', '--porcelain', ...updates.map((u) => `--force-with-lease=${u.ref}:${u.expected ?? ''}`), remote, ...updates.map((u) => `+${u.oid}:${u.ref}`)];
+  const r = await runGit(repo, args);
+  const all = `${r.stdout}\n${r.stderr}`;
+  if (r.code !== 0 && !/\[rejected\]|\[remote rejected\]|stale info|pre-receive hook declined/i.test(all)) throw unreachable(remote, firstLine(r.stderr || r.stdout));
+  // --porcelain: one line per ref, "<flag>\t<from>:<to>\t<summary>"; '!' is a refusal.
+  return updates.filter((u) => r.stdout.split('\n').some((l) => l.includes(`:${u.ref}\t`) && !l.startsWith('!')) || r.code === 0).map((u) => u.ref);
 }
 
 export type PushResult = 'ok' | 'rejected';

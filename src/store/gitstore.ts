@@ -5,6 +5,7 @@ import { parseCommit, serializeCommit, type Commit, type Identity } from './comm
 import { ObjectStore } from './objects.js';
 import { mkdirShared, type SharedPerm } from './perm.js';
 import { casRef, readRef, refLockInfo, type CasResult, type RefLockInfo } from './refs.js';
+import { readAllPresence, type Presence } from './presence.js';
 import type { RepoPaths } from './repo.js';
 import { applyChanges, entryAt, isTreeMode, parseTree, type FileChanges, type TreeEntry } from './tree.js';
 
@@ -106,9 +107,14 @@ export class GitStore {
     return parseCommit(this.objects.read(oid, 'commit').content, oid);
   }
 
-  /** The state at `commit` (null: the empty state before the branch exists). */
+  /** The state at `commit` (null: the empty state before the branch exists), with the agents' presence as it is now. */
   snapshot(commit: string | null): Snapshot {
     return new Snapshot(this, commit, commit ? this.readCommit(commit).tree : null);
+  }
+
+  /** Every agent's presence (refs/orc/presence/*), read now: one readdir and one small ref file each; objects cached by id. */
+  presence(): Map<string, Presence> {
+    return readAllPresence(this.paths.commonDir, this.objects);
   }
 
   parsedBlob<T>(oid: string, parse: (b: Buffer) => T): T {
@@ -253,6 +259,8 @@ export const STATE_JSON_MAX = 4 * 1024 * 1024;
 
 /** The state at one commit, read lazily: only the trees along the paths asked for. */
 export class Snapshot implements StateReader {
+  private seen: Map<string, Presence> | undefined;
+
   constructor(
     private readonly store: GitStore,
     readonly commit: string | null,
@@ -261,6 +269,12 @@ export class Snapshot implements StateReader {
 
   private entry(p: string): TreeEntry | null {
     return entryAt(this.tree, p, (oid) => this.store.readTree(oid));
+  }
+
+  /** When `agent` was last seen alive by its presence ref, read once per snapshot (at its first use). */
+  presence(agent: string): string | null {
+    this.seen ??= this.store.presence();
+    return this.seen.get(agent)?.at ?? null;
   }
 
   read(p: string): Buffer | null {

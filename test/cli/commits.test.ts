@@ -75,7 +75,14 @@ describe('one op = one commit', () => {
     const c = expectOneCommit(repo, ['a', 'register', 'agent-1', 'claude', '--capabilities', 'ts,git'], { op: 'agent.register', author: 'agent-1', action: 'agent_registered' });
     expect(c.changed).toContain('agents/agent-1.json');
     expect(c.op.input).toMatchObject({ id: 'agent-1', type: 'claude', capabilities: ['ts', 'git'] });
-    expectOneCommit(repo, ['a', 'heartbeat', 'agent-1'], { op: 'agent.heartbeat', author: 'agent-1', action: 'agent_heartbeat' });
+    // A heartbeat is presence, not history (issue 13): a known agent's moves only refs/orc/presence/agent-1;
+    // an unknown agent's first one registers it, with one commit.
+    const before = tip(repo);
+    expect(orc(repo, ['a', 'heartbeat', 'agent-1']).code).toBe(0);
+    expect(tip(repo)).toBe(before);
+    expect(git(repo, 'log', '-1', '--format=%B', 'refs/orc/presence/agent-1')).toMatch(/^\{"agent":"agent-1","at":"/);
+    const first = expectOneCommit(repo, ['a', 'heartbeat', 'newcomer'], { op: 'agent.heartbeat', author: 'newcomer', action: 'agent_heartbeat' });
+    expect(first.events[0]).toMatchObject({ agent_id: 'newcomer', registered: true });
   });
 
   it('lock acquire, renew and release', () => {
@@ -111,8 +118,8 @@ describe('one op = one commit', () => {
 
   it('git log --author finds an agent’s ops, and every commit of the branch carries an Orc-Op trailer', () => {
     const mine = git(repo, 'log', '--author=agent-1', '--format=%an|%(trailers:key=Orc-Op,valueonly,separator=)', REF).split('\n').filter(Boolean);
-    // claim, complete, register, heartbeat, acquire, renew, release
-    expect(mine).toHaveLength(7);
+    // claim, complete, register, acquire, renew, release (a heartbeat of a known agent commits nothing)
+    expect(mine).toHaveLength(6);
     for (const l of mine) {
       const [an, op] = l.split('|');
       expect(an).toBe('agent-1');

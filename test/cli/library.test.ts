@@ -65,7 +65,11 @@ describe('library: open()', () => {
     expect(await lib.getTask('libws', 'nope')).toBeNull();
 
     expect(await step(() => lib.registerAgent('worker', 'bot', ['x']), 'worker', 'agent.register')).toMatchObject({ id: 'worker', type: 'bot', capabilities: ['x'] });
-    await step(() => lib.heartbeat('worker'), 'worker', 'agent.heartbeat');
+    // A known agent's heartbeat is presence, not history (issue 13): no commit, its presence ref moves.
+    const hbBefore = tip(repo);
+    const hb = await lib.heartbeat('worker');
+    expect(tip(repo)).toBe(hbBefore);
+    expect(git(repo, 'log', '-1', '--format=%B', 'refs/orc/presence/worker')).toContain(`"at":"${hb.last_heartbeat}"`);
     expect((await lib.listAgents()).map((a) => [a.id, a.stale])).toEqual([['worker', false]]);
 
     const l = await step(() => lib.acquireLock('db', 'worker', 2000), 'worker', 'lock.acquire');

@@ -198,9 +198,11 @@ describe('orc serve: what the dashboard needs beyond the original API', () => {
     const st = await req('GET', `${s.base}/status`);
     expect(st.body.settings).toEqual({ lease_ms: expect.any(Number), lock_ttl_ms: expect.any(Number), agent_stale_ms: expect.any(Number) });
     orcJson(repo, ['t', 'add', 'w', 'before the heartbeats', '--id', 'hb0']);
-    for (let i = 0; i < 3; i++) orcJson(repo, ['a', 'heartbeat', 'cli-agent']);
+    for (let i = 0; i < 3; i++) orcJson(repo, ['a', 'heartbeat', 'hb-agent']);
     const plain = await req('GET', `${s.base}/events?last=2`);
-    expect(plain.body.map((e: { action: string }) => e.action)).toEqual(['agent_heartbeat', 'agent_heartbeat']);
+    // Only the first heartbeat (it registers hb-agent) is an event; the others are presence, not history.
+    expect(plain.body.map((e: { action: string }) => e.action)).toEqual(['task_created', 'agent_heartbeat']);
+    expect(plain.body[1]).toMatchObject({ agent_id: 'hb-agent', registered: true });
     const some = await req('GET', `${s.base}/events?last=1&exclude=agent_heartbeat,lock_acquired`);
     expect(some.body).toHaveLength(1);
     expect(some.body[0]).toMatchObject({ action: 'task_created', task_id: 'hb0' });
