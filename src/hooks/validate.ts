@@ -19,7 +19,7 @@ import { bodyFile, checkMessageId } from '../model/messages.js';
 import { getTask, readConfigFile, settingsOf, type DirEntry, type StateReader } from '../model/state.js';
 import { FORMAT_VERSION, type OrcEvent } from '../model/types.js';
 import { checkName, checkTopic } from '../model/validate.js';
-import { PRESENCE_PREFIX, parsePresence } from '../store/presence.js';
+import { PRESENCE_PREFIX, parsePresence, presenceAgent } from '../store/presence.js';
 import { trailers, type Commit } from '../store/commit.js';
 import { entryAt, isTreeMode, type TreeEntry } from '../store/tree.js';
 import { isObjectId, shown } from './fsck.js';
@@ -538,7 +538,7 @@ export function validatePresenceUpdates(
   const problems: string[] = [];
   for (const u of updates) {
     if (!u.ref.startsWith(PRESENCE_PREFIX)) continue;
-    const agent = u.ref.slice(PRESENCE_PREFIX.length);
+    const agent = presenceAgent(u.ref.slice(PRESENCE_PREFIX.length));
     const bad = (why: string) => problems.push(`${u.ref}: ${why}`);
     try {
       checkName('agent', agent);

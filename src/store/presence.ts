@@ -30,8 +30,22 @@ export interface Presence {
   oid: string;
 }
 
-export function presenceRef(agent: string): string {
-  return `${PRESENCE_PREFIX}${agent}`;
+/**
+ * The ref name's last part for `agent`. Agent names are ref-safe except for
+ * one ending: git refuses a ref ending in ".lock", so that ending is written
+ * "%2Elock" ('%' is never part of an agent name, so the two cannot meet).
+ */
+export function presenceName(agent: string): string {
+  return agent.endsWith('.lock') ? `${agent.slice(0, -5)}%2Elock` : agent;
+}
+
+/** The agent a presence ref's last part names (the inverse of presenceName). */
+export function presenceAgent(name: string): string {
+  return name.endsWith('%2Elock') ? `${name.slice(0, -7)}.lock` : name;
+}
+
+export function presenceRef(agent: string, prefix: string = PRESENCE_PREFIX): string {
+  return `${prefix}${presenceName(agent)}`;
 }
 
 const EMPTY_TREE_SHA1 = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
@@ -82,7 +96,7 @@ export function listPresenceRefs(commonDir: string, prefix: string = PRESENCE_PR
     } catch {
       oid = null; // a folder, or a file that is not a ref: not presence
     }
-    if (oid) out.set(n, oid);
+    if (oid) out.set(presenceAgent(n), oid);
   }
   let packed = '';
   try {
@@ -94,7 +108,7 @@ export function listPresenceRefs(commonDir: string, prefix: string = PRESENCE_PR
     for (const line of packed.split('\n')) {
       const sp = line.indexOf(' ');
       if (sp !== 40 || !line.startsWith(prefix, 41)) continue;
-      const agent = line.slice(41 + prefix.length);
+      const agent = presenceAgent(line.slice(41 + prefix.length));
       if (agent && !agent.includes('/') && !out.has(agent)) out.set(agent, line.slice(0, 40));
     }
   }
@@ -116,7 +130,7 @@ export function readPresenceObject(objects: ObjectStore, agent: string, oid: str
 export function readPresence(commonDir: string, objects: ObjectStore, agent: string, prefix: string = PRESENCE_PREFIX): Presence | null {
   let oid: string | null;
   try {
-    oid = readRef(commonDir, `${prefix}${agent}`);
+    oid = readRef(commonDir, presenceRef(agent, prefix));
   } catch {
     return null;
   }
@@ -152,7 +166,7 @@ const later = (a: string, b: string) => Date.parse(a) > Date.parse(b);
 export function adoptPresence(commonDir: string, objects: ObjectStore, agent: string, oid: string, shared: SharedPerm | null = null, prefix: string = PRESENCE_PREFIX): Presence | null {
   const mine = readPresenceObject(objects, agent, oid);
   if (!mine) return readPresence(commonDir, objects, agent, prefix);
-  const ref = `${prefix}${agent}`;
+  const ref = presenceRef(agent, prefix);
   for (let i = 0; i < 200; i++) {
     let cur: string | null;
     try {

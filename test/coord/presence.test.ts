@@ -7,7 +7,7 @@
  * processes, real git.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, git, orc } from '../helpers.js';
+import { cleanup, git, orc, tmpRepo } from '../helpers.js';
 import { commitCount, runOrc, sleep } from '../race-helpers.js';
 import { okJson, settings } from './hosts.js';
 
@@ -150,5 +150,20 @@ describe('heartbeats are presence, not history', () => {
     expect(presenceAt(h.b, 'bee')).toBe(offline);
     okJson(h.a, ['sync']);
     expect(presenceAt(h.a, 'bee')).toBe(offline);
+  });
+});
+
+describe('an agent whose name ends in .lock', () => {
+  it('gets a presence ref git accepts ("%2Elock"), read back under its own name', () => {
+    const repo = tmpRepo();
+    expect(orc(repo, ['a', 'register', 'w.lock']).code).toBe(0);
+    const before = commitCount(repo);
+    const r = orc(repo, ['a', 'heartbeat', 'w.lock', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(commitCount(repo)).toBe(before);
+    expect(git(repo, 'for-each-ref', '--format=%(refname)', 'refs/orc/presence')).toBe('refs/orc/presence/w%2Elock');
+    expect(git(repo, 'fsck', '--strict', '--no-progress')).toBe('');
+    const seen = JSON.parse(orc(repo, ['a', 'list', '--json']).stdout) as { id: string; last_heartbeat: string }[];
+    expect(seen.find((a) => a.id === 'w.lock')?.last_heartbeat).toBe((JSON.parse(r.stdout) as { last_heartbeat: string }).last_heartbeat);
   });
 });
