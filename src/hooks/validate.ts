@@ -19,6 +19,7 @@ import { bodyFile, checkMessageId } from '../model/messages.js';
 import { getTask, readConfigFile, settingsOf, type DirEntry, type StateReader } from '../model/state.js';
 import { FORMAT_VERSION, type OrcEvent } from '../model/types.js';
 import { checkTopic } from '../model/validate.js';
+import { readRecordedOp, type RecordedOp } from '../model/record.js';
 import { trailers, type Commit } from '../store/commit.js';
 import { entryAt, isTreeMode, type TreeEntry } from '../store/tree.js';
 import { isObjectId, shown } from './fsck.js';
@@ -312,23 +313,9 @@ export function checkLayout(s: StateReader, changed: TreeDiff): string[] {
 
 // ---------------------------------------------------------------- ops, decided again
 
-interface RecordedOp {
-  op: string;
-  agent: string;
-  at: string;
-  input: Record<string, unknown>;
-}
-
-function parseRecorded(message: string): RecordedOp | string {
-  const raw = trailers(message, 'Orc-Op')[0];
-  if (!raw) return 'has no Orc-Op trailer: only orc ops and merges may be pushed to the state branch';
-  try {
-    const rec = JSON.parse(raw) as RecordedOp;
-    if (!isObject(rec) || typeof rec.op !== 'string' || typeof rec.agent !== 'string' || typeof rec.at !== 'string' || !isObject(rec.input)) throw new Error('shape');
-    return rec;
-  } catch {
-    return 'has an Orc-Op trailer that is not {"op","agent","at","input"} JSON';
-  }
+/** The op a commit records, in either trailer format (model/record.ts): the same checks for both. */
+function parseRecorded(c: Commit): RecordedOp | string {
+  return readRecordedOp(c);
 }
 
 /**
@@ -425,7 +412,7 @@ function decideRecorded(base: StateReader, rec: RecordedOp, own: StateReader, ow
  * one event line appended to one of its writer's segments.
  */
 export function checkTrailer(o: HookObjects, parent: string | null, c: Commit, changed: TreeDiff, tree: StateReader, opts: CheckOptions): string[] {
-  const rec = parseRecorded(c.message);
+  const rec = parseRecorded(c);
   if (typeof rec === 'string') return [rec];
   const base = HookSnapshot.at(o, parent);
   const d = decideRecorded(base, rec, tree, changed, o, opts);
@@ -467,7 +454,7 @@ export function checkMerge(o: HookObjects, c: Commit, changed: TreeDiff, brought
   for (const b of brought) {
     const bc = o.commit(b);
     if (bc.parents.length > 1) continue; // a merge inside: its sides are among `brought`
-    const rec = parseRecorded(bc.message);
+    const rec = parseRecorded(bc);
     if (typeof rec === 'string') return [`is a merge that brings commit ${b.slice(0, 12)}, which ${rec}`];
     const own = HookSnapshot.at(o, b);
     const ownChanged = diffTrees(o, bc.parents[0] ? o.commit(bc.parents[0]).tree : null, bc.tree);
