@@ -51,8 +51,8 @@ export function identity(actor: string, now: Date): Identity {
 }
 
 /** The commit message: a readable summary, then the op as a trailer (model/record.ts) so it can be replayed. */
-export function opMessage(summary: string, op: string, input: unknown, at: Date): string {
-  return formatOpMessage(summary, op, input, at);
+export function opMessage(summary: string, op: string, actor: string, input: unknown, at: Date): string {
+  return formatOpMessage(summary, op, actor, input, at);
 }
 
 /**
@@ -90,7 +90,7 @@ export class Engine {
       changes.set(seg.path, seg.content);
     }
     const ident = identity(who, now);
-    const commit = store.writeCommit(snap.tree, changes, base ? [base] : [], ident, opMessage(decision.summary, op.name, record, now));
+    const commit = store.writeCommit(snap.tree, changes, base ? [base] : [], ident, opMessage(decision.summary, op.name, who, record, now));
     return { decision, commit, ident };
   }
 

@@ -116,9 +116,7 @@ describe('one op = one commit', () => {
     for (const l of mine) {
       const [an, op] = l.split('|');
       expect(an).toBe('agent-1');
-      // The agent is the commit's author, not repeated in the trailer (model/record.ts).
-      expect(JSON.parse(op!)).toHaveProperty('input');
-      expect(JSON.parse(op!)).not.toHaveProperty('agent');
+      expect(JSON.parse(op!)).toMatchObject({ agent: 'agent-1' });
     }
     const ops = git(repo, 'log', '--format=%(trailers:key=Orc-Op,valueonly,separator=)', REF).split('\n').filter(Boolean);
     expect(ops).toHaveLength(commitCount(repo));

@@ -1,7 +1,7 @@
 /**
  * The op a commit records (model/record.ts): the lean v2 trailer carries
- * everything the v1 one did (agent and time come from the author line), and
- * both are read; malformed trailers are told apart from both.
+ * everything the v1 one orc writes did (agent and time come from the author
+ * line), and both are read; malformed trailers are told apart from both.
  */
 import { describe, expect, it } from 'vitest';
 import { formatOpMessage, readRecordedOp } from '../../src/model/record.js';
@@ -13,7 +13,7 @@ describe('recorded ops', () => {
   it('v2 carries op, agent, time to the millisecond and input, without repeating the author', () => {
     const at = new Date('2026-03-04T05:06:07.089Z');
     const input = { resource: 'src/a.ts', agent: 'agent-7', ttl_ms: 60000 };
-    const message = formatOpMessage('acquire lock  src/a.ts\nfor agent-7', 'lock.acquire', input, at);
+    const message = formatOpMessage('acquire lock  src/a.ts\nfor agent-7', 'lock.acquire', 'agent-7', input, at, true);
     expect(message.split('\n')[0]).toBe('acquire lock src/a.ts for agent-7');
     expect(trailers(message, 'Orc-Agent')).toEqual([]);
     const raw = JSON.parse(trailers(message, 'Orc-Op')[0]!) as Record<string, unknown>;
@@ -21,11 +21,12 @@ describe('recorded ops', () => {
     expect(readRecordedOp({ message, author: author('agent-7', at) })).toEqual({ op: 'lock.acquire', agent: 'agent-7', at: at.toISOString(), input });
     // A whole second leaves "ms" out.
     const whole = new Date('2026-03-04T05:06:07.000Z');
-    const m2 = formatOpMessage('x', 'kb.delete', { topic: 't' }, whole);
+    const m2 = formatOpMessage('x', 'kb.delete', 'a', { topic: 't' }, whole, true);
     expect(JSON.parse(trailers(m2, 'Orc-Op')[0]!)).toEqual({ op: 'kb.delete', input: { topic: 't' } });
     expect(readRecordedOp({ message: m2, author: author('a', whole) })).toMatchObject({ agent: 'a', at: whole.toISOString() });
     // The lean message is shorter than v1's by the repeated agent, time and Orc-Agent line.
-    const v1 = `x\n\nOrc-Op: ${JSON.stringify({ op: 'kb.delete', agent: 'a', at: whole.toISOString(), input: { topic: 't' } })}\nOrc-Agent: a\n`;
+    const v1 = formatOpMessage('x', 'kb.delete', 'a', { topic: 't' }, whole);
+    expect(v1).toBe(`x\n\nOrc-Op: ${JSON.stringify({ op: 'kb.delete', agent: 'a', at: whole.toISOString(), input: { topic: 't' } })}\nOrc-Agent: a\n`);
     expect(v1.length - m2.length).toBeGreaterThan(50);
   });
 

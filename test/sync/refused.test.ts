@@ -59,7 +59,7 @@ describe('a refused replay', () => {
     expect(git(b, 'rev-parse', `refs/orc/refused/${original}`)).toBe(original);
     const shown = git(b, 'show', '--no-patch', '--format=%B', `refs/orc/refused/${original}`);
     expect(shown).toMatch(/^create workstream shared/);
-    expect(shown).toMatch(/^Orc-Op: \{"op":"ws\.create",.*"made by host-b"/m);
+    expect(shown).toMatch(/^Orc-Op: \{"op":"ws\.create","agent":"host-b",.*"made by host-b"/m);
 
     // The refusal is on the shared branch: every host sees it after a sync.
     orcOk(a, ['sync']);
