@@ -57,11 +57,7 @@ export interface CommitCheck {
 export function opOf(repo: string, commit: string): OpRecord {
   const raw = git(repo, 'log', '-1', '--format=%(trailers:key=Orc-Op,valueonly)', commit);
   expect(raw, `commit ${commit} has an Orc-Op trailer`).not.toBe('');
-  const rec = JSON.parse(raw) as OpRecord & { ms?: number };
-  if ('agent' in rec) return rec;
-  // The lean format (model/record.ts): the agent and time are the commit's author line's.
-  const [name, time] = git(repo, 'log', '-1', '--format=%an|%at', commit).split('|');
-  return { op: rec.op, agent: name!, at: new Date(Number(time) * 1000 + (rec.ms ?? 0)).toISOString(), input: rec.input };
+  return JSON.parse(raw) as OpRecord;
 }
 
 /** The event lines that `commit` added to the event log, compared with its parent. */
