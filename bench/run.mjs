@@ -11,8 +11,9 @@
 //   8. orc mcp: the tools/list token budget, orc prime's size, tool round trips (bench/mcp.mjs)
 //   9. waiting: idle CPU of --wait waiters and orc watch, wake-up latency (bench/wait.mjs)
 //  10. storage: 5,000 ops with packing on and off, loose objects and .git size after (bench/pack.mjs)
+//  11. a month for 20 agents: clone size, per-op and status growth, loose objects, heartbeat commits (bench/month.mjs)
 //
-// Environment: BENCH_KEEP=1 keeps the scratch repos (their path is printed).
+// Environment: BENCH_KEEP=1 keeps the scratch repos (their path is printed); BENCH_MONTH_OPS shrinks the month.
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -27,6 +28,7 @@ import { serverBench } from './server.mjs';
 import { mcpBench } from './mcp.mjs';
 import { waitBench } from './wait.mjs';
 import { packBench } from './pack.mjs';
+import { monthBench } from './month.mjs';
 import { childEnv, git, makeRepo, max, median, ms, nowMs, pct, ratio, round, run, table, verdict } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -543,6 +545,10 @@ async function main() {
     results.storage = pack.results;
     report.push(...pack.tables);
     missed.push(...pack.missed);
+    const month = await monthBench({ tmp, progress, ops: Number(process.env.BENCH_MONTH_OPS) || 50_000, hbMinutes: Number(process.env.BENCH_MONTH_HB_MIN) || 10 });
+    results.month = month.results;
+    report.push(...month.tables);
+    missed.push(...month.missed);
   } catch (e) {
     // Show what was measured before the failure, then fail.
     process.stdout.write(`${report.slice(3).join('\n')}\n\nBENCH FAILED: ${e?.stack ?? e}\n`);

@@ -145,4 +145,51 @@ describe('Orc-Op trailer formats', () => {
     ]);
     expect(orcOk(b, env, 'kb', 'read', 'offline-1')).toContain('first');
   });
+
+  it('the hook accepts an older orc’s commit appending its event in the first layout, and refuses one in the wrong day', () => {
+    const rogue = clone('old-layout');
+    orcOk(rogue, env, 'kb', 'write', 'old-layout', 'from an older orc', '--agent', 'agent-5');
+    const c = git(rogue, 'rev-parse', 'orc');
+    const parent = git(rogue, 'rev-parse', 'orc~1');
+    const seg = git(rogue, 'diff-tree', '-r', '--name-only', '--no-commit-id', parent, c).split('\n').find((p) => p.startsWith('events/'))!;
+    expect(seg).toMatch(/^events\/\d{4}-\d{2}\/\d{2}\/[0-9a-z]+-\d+\.jsonl$/); // orc writes the new layout
+    const newLine = git(rogue, 'show', `${c}:${seg}`).split('\n').filter(Boolean).pop()!;
+    const [, ym, dd, file] = /^events\/(\d{4}-\d{2})\/(\d{2})\/([0-9a-z]+)-\d+\.jsonl$/.exec(seg)!;
+    const writer = file!;
+    /** C's commit with its event line moved to `dir` (an older orc's segment: the writer's first of that day there). */
+    const moved = (dir: string): string => {
+      const index = path.join(tmpDir('orc-index-'), 'index');
+      const e = { ...env, GIT_INDEX_FILE: index };
+      const run = (...args: string[]) => {
+        const r = gitE(rogue, e, ...args);
+        expect(r.code, r.stderr).toBe(0);
+        return r.stdout;
+      };
+      run('read-tree', c);
+      const had = gitE(rogue, env, 'cat-file', '-e', `${parent}:${seg}`).code === 0;
+      if (had) run('update-index', '--cacheinfo', `100644,${git(rogue, 'rev-parse', `${parent}:${seg}`)},${seg}`);
+      else run('update-index', '--force-remove', seg);
+      const blobFile = path.join(path.dirname(index), 'blob');
+      fs.writeFileSync(blobFile, `${newLine}\n`);
+      run('update-index', '--add', '--cacheinfo', `100644,${run('hash-object', '-w', blobFile)},${dir}/${writer}-00001.jsonl`);
+      const tree = run('write-tree');
+      const [name, email, time] = git(rogue, 'log', '-1', '--format=%an|%ae|%at', c).split('|') as [string, string, string];
+      const msg = path.join(path.dirname(index), 'msg');
+      fs.writeFileSync(msg, git(rogue, 'log', '-1', '--format=%B', c));
+      const id = { ...env, GIT_AUTHOR_NAME: name, GIT_AUTHOR_EMAIL: email, GIT_AUTHOR_DATE: `@${time} +0000`, GIT_COMMITTER_NAME: name, GIT_COMMITTER_EMAIL: email, GIT_COMMITTER_DATE: `@${time} +0000` };
+      const r = gitE(rogue, id, 'commit-tree', tree, '-p', parent, '-F', msg);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout;
+    };
+    const wrongDay = moved('events/2020/01/01');
+    expectRefused(gitE(rogue, env, 'push', '--porcelain', url, `${wrongDay}:refs/heads/orc`), /remote: orc: .*appends its event to events\/2020\/01\/01\//);
+    const legacy = moved(`events/${ym!.slice(0, 4)}/${ym!.slice(5)}/${dd}`);
+    const r = gitE(rogue, env, 'push', '--porcelain', url, `${legacy}:refs/heads/orc`);
+    expect(r.stderr).not.toMatch(/declined/);
+    expect(r.code).toBe(0);
+    // Both layouts are read: the event is there, by the agent, beside the new layout's.
+    orcOk(host, env, 'sync');
+    const events = JSON.parse(orcOk(host, env, 'events', '--json', '--last', '3')) as Array<{ agent: string; action: string }>;
+    expect(events.some((ev) => ev.agent === 'agent-5' && ev.action === 'knowledge_written')).toBe(true);
+  });
 });
