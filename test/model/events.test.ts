@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { appendEvent, eachEvent, eventDays, queryEvents } from '../../src/model/events.js';
 import { eventDayDir, legacyEventDayDir } from '../../src/model/layout.js';
+import type { OrcEvent } from '../../src/model/types.js';
 import { MemState } from './memstate.js';
 
 const line = (ts: string, agent: string, action: string, i: number) => `${JSON.stringify({ ts, agent, action, i })}\n`;
@@ -43,7 +44,7 @@ describe('event layouts', () => {
       { day: '2026-01-06', dirs: ['events/2026-01/06'] },
       { day: '2026-02-01', dirs: ['events/2026-02/01'] },
     ]);
-    const ids = (evs: Iterable<{ i?: unknown }>) => [...evs].map((e) => e.i);
+    const ids = (evs: Iterable<OrcEvent>) => [...evs].map((e) => (e as { i?: unknown }).i);
     expect(ids(queryEvents(s))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(ids(eachEvent(s))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(ids(queryEvents(s, { last: 5 }))).toEqual([5, 6, 7, 8, 9]);
