@@ -139,7 +139,7 @@ function cloneFetch(tmp, repo) {
 }
 
 /** Bytes per op after `git gc`: `ops` ops of the mix (no heartbeats), by object type. */
-async function bytesPerOp(tmp, ops) {
+export async function bytesPerOp(tmp, ops) {
   const repo = await newRepo(tmp, 'month-bytes', false);
   let t = Date.parse('2026-01-05T08:00:00Z');
   const orc = await open({ repo, agent: 'system', clock: () => new Date(t) });
