@@ -13,8 +13,9 @@
 //  10. storage: 5,000 ops with packing on and off, loose objects and .git size after (bench/pack.mjs)
 //  11. a big host repo: CLI ops with 350,000 host objects in 40 packs and after git gc vs an empty repo (bench/hostrepo.mjs)
 //  12. the overlap check: lock acquire at 2,000 tasks / 200 running, with and without the running index (bench/overlap.mjs)
+//  13. a month for 20 agents: clone size, per-op and status growth, loose objects, heartbeat commits (bench/month.mjs)
 //
-// Environment: BENCH_KEEP=1 keeps the scratch repos (their path is printed).
+// Environment: BENCH_KEEP=1 keeps the scratch repos (their path is printed); BENCH_MONTH_OPS shrinks the month.
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -31,6 +32,7 @@ import { waitBench } from './wait.mjs';
 import { packBench } from './pack.mjs';
 import { hostRepoBench } from './hostrepo.mjs';
 import { overlapBench } from './overlap.mjs';
+import { monthBench } from './month.mjs';
 import { childEnv, git, makeRepo, max, median, ms, nowMs, pct, ratio, round, run, table, verdict } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -554,6 +556,10 @@ async function main() {
     const overlap = await overlapBench({ tmp, progress, cli: CLI, node: NODE, env });
     results.overlap = overlap.results;
     report.push(...overlap.tables);
+    const month = await monthBench({ tmp, progress, ops: Number(process.env.BENCH_MONTH_OPS) || 50_000, hbMinutes: Number(process.env.BENCH_MONTH_HB_MIN) || 10 });
+    results.month = month.results;
+    report.push(...month.tables);
+    missed.push(...month.missed);
   } catch (e) {
     // Show what was measured before the failure, then fail.
     process.stdout.write(`${report.slice(3).join('\n')}\n\nBENCH FAILED: ${e?.stack ?? e}\n`);

@@ -19,6 +19,7 @@ import { bodyFile, checkMessageId } from '../model/messages.js';
 import { getTask, readConfigFile, settingsOf, type DirEntry, type StateReader } from '../model/state.js';
 import { FORMAT_VERSION, type OrcEvent } from '../model/types.js';
 import { checkName, checkTopic } from '../model/validate.js';
+import { readRecordedOp, type RecordedOp } from '../model/record.js';
 import { PRESENCE_PREFIX, parsePresence, presenceAgent } from '../store/presence.js';
 import { trailers, type Commit } from '../store/commit.js';
 import { entryAt, isTreeMode, type TreeEntry } from '../store/tree.js';
@@ -230,7 +231,8 @@ export function diffTrees(o: HookObjects, a: string | null, b: string | null, pr
   return out;
 }
 
-const SEGMENT_PATH = /^events\/\d{4}\/\d{2}\/\d{2}\/([0-9a-z]+)-(\d+)\.jsonl$/;
+/** An event segment, in the layout orc writes (events/<yyyy-mm>/<dd>/…) or the first one (events/<yyyy>/<mm>/<dd>/…), which older orcs still push. */
+const SEGMENT_PATH = /^events\/(?:\d{4}-\d{2}|\d{4}\/\d{2})\/\d{2}\/([0-9a-z]+)-(\d+)\.jsonl$/;
 
 /**
  * The state format, checked on the paths a commit changed (so the cost is
@@ -300,7 +302,7 @@ export function checkLayout(s: StateReader, changed: TreeDiff): string[] {
       }
     } else if (parts[0] === 'events') {
       if (!SEGMENT_PATH.test(path)) {
-        problems.push(`${path} is not an event segment (events/<yyyy>/<mm>/<dd>/<writer>-<n>.jsonl)`);
+        problems.push(`${path} is not an event segment (events/<yyyy-mm>/<dd>/<writer>-<n>.jsonl)`);
         continue;
       }
       const lines = (s.read(path) ?? Buffer.alloc(0)).toString('utf8').split('\n');
@@ -325,23 +327,9 @@ export function checkLayout(s: StateReader, changed: TreeDiff): string[] {
 
 // ---------------------------------------------------------------- ops, decided again
 
-interface RecordedOp {
-  op: string;
-  agent: string;
-  at: string;
-  input: Record<string, unknown>;
-}
-
-function parseRecorded(message: string): RecordedOp | string {
-  const raw = trailers(message, 'Orc-Op')[0];
-  if (!raw) return 'has no Orc-Op trailer: only orc ops and merges may be pushed to the state branch';
-  try {
-    const rec = JSON.parse(raw) as RecordedOp;
-    if (!isObject(rec) || typeof rec.op !== 'string' || typeof rec.agent !== 'string' || typeof rec.at !== 'string' || !isObject(rec.input)) throw new Error('shape');
-    return rec;
-  } catch {
-    return 'has an Orc-Op trailer that is not {"op","agent","at","input"} JSON';
-  }
+/** The op a commit records, in either trailer format (model/record.ts): the same checks for both. */
+function parseRecorded(c: Commit): RecordedOp | string {
+  return readRecordedOp(c);
 }
 
 /**
@@ -424,7 +412,9 @@ function decideRecorded(base: StateReader, rec: RecordedOp, own: StateReader, ow
     const m = segs.length === 1 ? SEGMENT_PATH.exec(segs[0]!) : null;
     if (!m) return `records op ${rec.op}, which appends one event line, but it changes ${segs.length} event segments`;
     const event = { ts: now.toISOString(), agent: who, ...decision.event } as OrcEvent;
-    const want = appendEvent(base, event, m[1]!);
+    // An older orc appends in the first layout: decided again in the layout the commit uses.
+    const legacy = segs[0]!.startsWith(`${L.legacyEventDayDir(event.ts)}/`);
+    const want = appendEvent(base, event, m[1]!, legacy ? L.legacyEventDayDir(event.ts) : L.eventDayDir(event.ts));
     changes.set(want.path, want.content);
     segment = want.path;
   }
@@ -438,7 +428,7 @@ function decideRecorded(base: StateReader, rec: RecordedOp, own: StateReader, ow
  * one event line appended to one of its writer's segments.
  */
 export function checkTrailer(o: HookObjects, parent: string | null, c: Commit, changed: TreeDiff, tree: StateReader, opts: CheckOptions): string[] {
-  const rec = parseRecorded(c.message);
+  const rec = parseRecorded(c);
   if (typeof rec === 'string') return [rec];
   // Leases are judged with presence, which is not history: the remote holds only each agent's latest.
   // A presence no later than the op's time is what the client could have seen (an exclusive op fetches
@@ -497,7 +487,7 @@ export function checkMerge(o: HookObjects, c: Commit, changed: TreeDiff, brought
   for (const b of brought) {
     const bc = o.commit(b);
     if (bc.parents.length > 1) continue; // a merge inside: its sides are among `brought`
-    const rec = parseRecorded(bc.message);
+    const rec = parseRecorded(bc);
     if (typeof rec === 'string') return [`is a merge that brings commit ${b.slice(0, 12)}, which ${rec}`];
     const own = HookSnapshot.at(o, b);
     const ownChanged = diffTrees(o, bc.parents[0] ? o.commit(bc.parents[0]).tree : null, bc.tree);

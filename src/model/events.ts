@@ -12,10 +12,9 @@ const SEGMENT = /^([0-9a-z]+)-(\d+)\.jsonl$/;
  * The file change that appends `event` to the log: a line at the end of this
  * writer's newest segment for the event's day, or a new segment once that is
  * full. Each host writes its own segments, so two hosts' logs merge in git
- * without conflicts.
+ * without conflicts. `day` is the day's folder (an older orc's layout, for the hook).
  */
-export function appendEvent(s: StateReader, event: OrcEvent, writer: string): { path: string; content: Buffer } {
-  const day = eventDayDir(event.ts);
+export function appendEvent(s: StateReader, event: OrcEvent, writer: string, day = eventDayDir(event.ts)): { path: string; content: Buffer } {
   let seq = 0;
   let current: { name: string; oid: string } | null = null;
   for (const e of s.list(day)) {
@@ -55,13 +54,40 @@ export interface EventQuery {
   exclude?: string[];
 }
 
-function sortedDirs(s: StateReader, dir: string): string[] {
+const YEAR = /^\d{4}$/;
+const MONTH = /^\d{4}-\d{2}$/;
+const TWO = /^\d{2}$/;
+
+function subDirs(s: StateReader, dir: string, re: RegExp): string[] {
   return s
     .list(dir)
-    .filter((e) => e.dir)
-    .map((e) => e.name)
-    .sort()
-    .reverse();
+    .filter((e) => e.dir && re.test(e.name))
+    .map((e) => e.name);
+}
+
+/**
+ * Every day of the log, oldest first, with its folders: `events/<yyyy-mm>/<dd>`
+ * and the first layout's `events/<yyyy>/<mm>/<dd>` (a branch written by orcs of
+ * both versions may hold the same day in both). Lists trees only, no segment.
+ */
+export function eventDays(s: StateReader): { day: string; dirs: string[] }[] {
+  const days = new Map<string, string[]>();
+  const add = (day: string, dir: string) => {
+    const dirs = days.get(day);
+    if (dirs) dirs.push(dir);
+    else days.set(day, [dir]);
+  };
+  for (const top of s.list('events')) {
+    if (!top.dir) continue;
+    if (MONTH.test(top.name)) {
+      for (const d of subDirs(s, `events/${top.name}`, TWO)) add(`${top.name}-${d}`, `events/${top.name}/${d}`);
+    } else if (YEAR.test(top.name)) {
+      for (const m of subDirs(s, `events/${top.name}`, TWO)) {
+        for (const d of subDirs(s, `events/${top.name}/${m}`, TWO)) add(`${top.name}-${m}-${d}`, `events/${top.name}/${m}/${d}`);
+      }
+    }
+  }
+  return [...days.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([day, dirs]) => ({ day, dirs }));
 }
 
 /** Larger than any segment orc writes (one more event may pass SEGMENT_MAX_BYTES, an event is bounded by its data limit). */
@@ -100,18 +126,14 @@ export function queryEvents(s: StateReader, q: EventQuery = {}): OrcEvent[] {
   const want = q.last ?? Infinity;
   const picked: OrcEvent[][] = [];
   let count = 0;
-  outer: for (const y of sortedDirs(s, 'events')) {
-    if (sinceDay && y < sinceDay.slice(0, 4)) break;
-    for (const m of sortedDirs(s, `events/${y}`)) {
-      if (sinceDay && `${y}-${m}` < sinceDay.slice(0, 7)) break outer;
-      for (const d of sortedDirs(s, `events/${y}/${m}`)) {
-        if (sinceDay && `${y}-${m}-${d}` < sinceDay) break outer;
-        const matched = readDay(s, `events/${y}/${m}/${d}`).filter((ev) => matches(ev, q, sinceMs));
-        picked.push(matched);
-        count += matched.length;
-        if (count >= want) break outer;
-      }
-    }
+  const days = eventDays(s);
+  for (let k = days.length - 1; k >= 0; k--) {
+    const { day, dirs } = days[k]!;
+    if (sinceDay && day < sinceDay) break;
+    const matched = readDay(s, dirs).filter((ev) => matches(ev, q, sinceMs));
+    picked.push(matched);
+    count += matched.length;
+    if (count >= want) break;
   }
   const all = picked.reverse().flat();
   return Number.isFinite(want) ? all.slice(Math.max(0, all.length - want)) : all;
@@ -124,24 +146,21 @@ export function queryEvents(s: StateReader, q: EventQuery = {}): OrcEvent[] {
 export function* eachEvent(s: StateReader, q: Omit<EventQuery, 'last'> = {}): Generator<OrcEvent> {
   const sinceMs = q.since ? Date.parse(q.since) : NaN;
   const sinceDay = Number.isFinite(sinceMs) ? new Date(sinceMs).toISOString().slice(0, 10) : '';
-  const up = (dir: string) => sortedDirs(s, dir).reverse();
-  for (const y of up('events')) {
-    for (const m of up(`events/${y}`)) {
-      for (const d of up(`events/${y}/${m}`)) {
-        if (sinceDay && `${y}-${m}-${d}` < sinceDay) continue;
-        for (const ev of readDay(s, `events/${y}/${m}/${d}`)) if (matches(ev, q, sinceMs)) yield ev;
-      }
-    }
+  for (const { day, dirs } of eventDays(s)) {
+    if (sinceDay && day < sinceDay) continue;
+    for (const ev of readDay(s, dirs)) if (matches(ev, q, sinceMs)) yield ev;
   }
 }
 
-/** One day's events, from all its segments, in time order. */
-function readDay(s: StateReader, dir: string): OrcEvent[] {
+/** One day's events, from all its segments (in one folder or both layouts'), in time order. */
+function readDay(s: StateReader, dirs: string[]): OrcEvent[] {
   const day: OrcEvent[] = [];
-  for (const e of s.list(dir)) {
-    if (e.dir || !e.name.endsWith('.jsonl')) continue;
-    const buf = s.read(`${dir}/${e.name}`);
-    if (buf) day.push(...parseSegment(s, `${dir}/${e.name}`, buf));
+  for (const dir of dirs) {
+    for (const e of s.list(dir)) {
+      if (e.dir || !e.name.endsWith('.jsonl')) continue;
+      const buf = s.read(`${dir}/${e.name}`);
+      if (buf) day.push(...parseSegment(s, `${dir}/${e.name}`, buf));
+    }
   }
   // Stable sort: events of one segment keep their commit order on equal timestamps.
   return day.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));

@@ -43,6 +43,18 @@ export const lockFile = (resource: string) => `locks/${lockFileName(resource)}`;
 
 export const knowledgeFile = (topic: string) => `knowledge/${topic}.md`;
 
+/**
+ * The folder of an event's day: `events/<yyyy-mm>/<dd>`. Every op rewrites
+ * the trees along this path; one level less than the first layout's
+ * `events/<yyyy>/<mm>/<dd>` (still read, see legacyEventDayDir) saves a tree
+ * (~40 bytes packed) per op, and no tree grows past a month's days or a
+ * year's months.
+ */
 export function eventDayDir(ts: string): string {
+  return `events/${ts.slice(0, 7)}/${ts.slice(8, 10)}`;
+}
+
+/** The first layout's day folder, `events/<yyyy>/<mm>/<dd>`: read forever, written by older orcs. */
+export function legacyEventDayDir(ts: string): string {
   return `events/${ts.slice(0, 4)}/${ts.slice(5, 7)}/${ts.slice(8, 10)}`;
 }

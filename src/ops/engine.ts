@@ -2,6 +2,7 @@ import { OrcError } from '../errors.js';
 import { appendEvent } from '../model/events.js';
 import { ORC_JSON } from '../model/layout.js';
 import { initialConfig, type Decision, type OpDef } from '../model/ops.js';
+import { formatOpMessage } from '../model/record.js';
 import { readConfigFile, settingsOf } from '../model/state.js';
 import type { OrcEvent } from '../model/types.js';
 import type { Identity } from '../store/commit.js';
@@ -49,10 +50,9 @@ export function identity(actor: string, now: Date): Identity {
   return { name: actor, email: `${actor}@orc.invalid`, time: Math.floor(now.getTime() / 1000), tz: '+0000' };
 }
 
-/** The commit message: a readable summary, then trailers with the op as JSON so it can be replayed. */
+/** The commit message: a readable summary, then the op as a trailer (model/record.ts) so it can be replayed. */
 export function opMessage(summary: string, op: string, actor: string, input: unknown, at: Date): string {
-  const record = JSON.stringify({ op, agent: actor, at: at.toISOString(), input });
-  return `${summary.replace(/\s+/g, ' ').slice(0, 200)}\n\nOrc-Op: ${record}\nOrc-Agent: ${actor}\n`;
+  return formatOpMessage(summary, op, actor, input, at);
 }
 
 /**

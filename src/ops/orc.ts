@@ -8,7 +8,7 @@ import * as S from '../model/state.js';
 import type { Agent, Lock, LostClaim, OrcEvent, Task, TaskStatus, Workstream, WorkstreamSummary } from '../model/types.js';
 import { checkName, checkTopic } from '../model/validate.js';
 import { holdings, type Holding } from '../model/resources.js';
-import { trailers } from '../store/commit.js';
+import { recordedOp } from '../model/record.js';
 import { checkRepoFormat, isTrue, last, loadConfig } from '../store/config.js';
 import { SharedPerm } from '../store/perm.js';
 import { storageInfo, type StorageInfo } from '../store/maintain.js';
@@ -588,15 +588,8 @@ export class Orc {
     const max = opts.last ?? 50;
     while (oid && out.length < max) {
       const c = this.store.readCommit(oid);
-      const raw = trailers(c.message, 'Orc-Op')[0];
-      let op: LogEntry['op'] = null;
-      if (raw) {
-        try {
-          op = JSON.parse(raw) as LogEntry['op'];
-        } catch {
-          op = null;
-        }
-      }
+      // Either format of the trailer, as {op, agent, at, input} (model/record.ts).
+      const op: LogEntry['op'] = recordedOp(c);
       out.push({
         commit: oid,
         parents: c.parents,

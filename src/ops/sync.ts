@@ -2,7 +2,7 @@ import { OrcError } from '../errors.js';
 import { findOp, syncRefused, type OpDef } from '../model/ops.js';
 // Messages register their ops (msg.send, msg.read, msg.ack) on load, so a replay finds them.
 import '../model/messages.js';
-import { trailers } from '../store/commit.js';
+import { readRecordedOp, type RecordedOp } from '../model/record.js';
 import { checkOid } from '../store/objects.js';
 import type { GitStore } from '../store/gitstore.js';
 import { commitsSince, fetchBranch, isAncestor, pushBranch, updateRef } from '../store/gitcli.js';
@@ -29,13 +29,6 @@ export interface SyncReport {
   went_out: number;
   replayed: number;
   refused: RefusedReplay[];
-}
-
-interface RecordedOp {
-  op: string;
-  agent: string;
-  at: string;
-  input: Record<string, unknown>;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -224,13 +217,9 @@ export class Sync {
     for (const oid of commits) {
       const c = this.store.readCommit(oid);
       if (c.parents.length > 1) continue; // a merge made by hand: its sides are listed and replayed on their own
-      const raw = trailers(c.message, 'Orc-Op')[0];
-      let rec: RecordedOp | null = null;
-      try {
-        rec = raw ? (JSON.parse(raw) as RecordedOp) : null;
-      } catch {
-        rec = null;
-      }
+      // Either format of the trailer (model/record.ts): old branches keep theirs.
+      const read = readRecordedOp(c);
+      const rec: RecordedOp | null = typeof read === 'string' ? null : read;
       const fail = (reason: string) => refused.push({ commit: oid, op: rec?.op ?? null, agent: rec?.agent ?? c.author.name, input: rec?.input ?? null, reason });
       if (!rec) {
         fail('not an orc op (no readable Orc-Op trailer); its change was not replayed');

@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { trailers } from '../store/commit.js';
+import { recordedOp } from '../model/record.js';
 import type { GitStore } from '../store/gitstore.js';
 
 export interface CommitMessage {
@@ -24,15 +24,7 @@ const MAX_WALK = 200;
 
 export function commitMessage(store: GitStore, oid: string): CommitMessage {
   const c = store.readCommit(oid);
-  const raw = trailers(c.message, 'Orc-Op')[0];
-  let op: unknown = null;
-  if (raw) {
-    try {
-      op = JSON.parse(raw);
-    } catch {
-      op = null;
-    }
-  }
+  const op: unknown = recordedOp(c);
   return { commit: oid, parents: c.parents, author: c.author.name, time: new Date(c.author.time * 1000).toISOString(), summary: c.message.split('\n')[0] ?? '', op };
 }
 
