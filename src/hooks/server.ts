@@ -8,7 +8,8 @@ import { last, loadConfig } from '../store/config.js';
 import { GitStore } from '../store/gitstore.js';
 import { discoverRepo } from '../store/repo.js';
 import { CatFile, inspectPush, PushObjects, PUSH_LIMITS } from './fsck.js';
-import { DEFAULT_SKEW_MS, validatePush, type PushGit, type RefUpdate } from './validate.js';
+import { DEFAULT_SKEW_MS, type PushGit, type RefUpdate } from './validate.js';
+import { validatePushWithCompaction } from './compaction.js';
 
 export function parseUpdates(stdin: string): RefUpdate[] {
   return stdin
@@ -60,7 +61,7 @@ export async function preReceive(stdin: string, env: NodeJS.ProcessEnv = process
   const objects = new PushObjects(store, hexLen);
   const cat = new CatFile(cwd, env, hexLen);
   try {
-    const problems = await validatePush(objects, ref, updates, g, { now: new Date(), skewMs }, (commits) => inspectPush(cat, objects, commits));
+    const problems = await validatePushWithCompaction(objects, ref, updates, g, { now: new Date(), skewMs }, (commits) => inspectPush(cat, objects, commits));
     return { ok: problems.length === 0, problems, branch };
   } finally {
     cat.close();

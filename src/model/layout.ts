@@ -38,3 +38,7 @@ export const knowledgeFile = (topic: string) => `knowledge/${topic}.md`;
 export function eventDayDir(ts: string): string {
   return `events/${ts.slice(0, 4)}/${ts.slice(5, 7)}/${ts.slice(8, 10)}`;
 }
+
+/** Where a task moved by `orc compact` lives: the same shard as a live one, under archive/. */
+export const archiveTaskFile = (ws: string, id: string) => `archive/${taskFile(ws, id)}`;
+export const ARCHIVE_REF_PREFIX = 'refs/orc/archive/';

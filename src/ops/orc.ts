@@ -19,6 +19,7 @@ import { Sync, type SyncReport } from './sync.js';
 import { aheadBehind, fetchBranch, remoteExists, runGit, setConfig } from '../store/gitcli.js';
 import { readRef } from '../store/refs.js';
 import { renderStatusText } from './status-text.js';
+import { branchInfo, ensureArchived, epochPrev, eventsReader, eventsReaderLocal, type BranchInfo } from './compact.js';
 
 export interface OpenOptions {
   /** A path inside the coordination repo (any worktree or subfolder). Default: ORC_REPO, then the current directory. */
@@ -85,7 +86,7 @@ export interface Status {
     active_locks: number;
     knowledge_topics: number;
     /** The repository's objects as `git count-objects -v` counts them, read in place. */
-    storage: StorageInfo;
+    storage: StorageInfo & { branch: BranchInfo };
   };
 }
 
@@ -510,7 +511,11 @@ export class Orc {
     if (query.since !== undefined && !Number.isFinite(Date.parse(query.since))) {
       throw invalid(`--since ${JSON.stringify(query.since)} is not a time; use an ISO time like 2026-01-31T12:00:00Z`);
     }
-    return queryEvents(this.snap(), query);
+    const snap = this.snap();
+    // A range that starts before this epoch's cutoff reads the archived epochs too (fetched if missing).
+    const since = query.since === undefined ? NaN : Date.parse(query.since);
+    const reader = Number.isFinite(since) ? await eventsReader(this.store, this.remote?.remote ?? null, snap, since) : snap;
+    return queryEvents(reader, query);
   }
 
   /** Every matching event, oldest first, read a day at a time from one commit: the whole log in bounded memory. */
@@ -518,7 +523,15 @@ export class Orc {
     if (query.since !== undefined && !Number.isFinite(Date.parse(query.since))) {
       throw invalid(`--since ${JSON.stringify(query.since)} is not a time; use an ISO time like 2026-01-31T12:00:00Z`);
     }
-    return eachEvent(this.snap(), query);
+    const snap = this.snap();
+    const since = query.since === undefined ? NaN : Date.parse(query.since);
+    return eachEvent(Number.isFinite(since) ? eventsReaderLocal(this.store, snap, since) : snap, query);
+  }
+
+  /** Fetches the archived epochs an events query from `since` needs (REST calls it before eachEvent). */
+  async prepareEvents(since: string | undefined): Promise<void> {
+    const t = since === undefined ? NaN : Date.parse(since);
+    if (Number.isFinite(t)) await eventsReader(this.store, this.remote?.remote ?? null, this.snap(), t);
   }
 
   // ------------------------------------------------------------ status and log
@@ -558,7 +571,7 @@ export class Orc {
         stale_agents: agents.filter((a) => a.stale).length,
         active_locks: active_locks.length,
         knowledge_topics: knowledge_topics.length,
-        storage: storageInfo(this.store.objects.dir),
+        storage: { ...storageInfo(this.store.objects.dir), branch: await branchInfo(this.store, s, version) },
       },
     };
   }
@@ -573,6 +586,7 @@ export class Orc {
     let oid = this.store.tip();
     const max = opts.last ?? 50;
     while (oid && out.length < max) {
+      if (!this.store.objects.has(oid) && !(await ensureArchived(this.store, this.remote?.remote ?? null, oid))) break;
       const c = this.store.readCommit(oid);
       const raw = trailers(c.message, 'Orc-Op')[0];
       let op: LogEntry['op'] = null;
@@ -591,7 +605,8 @@ export class Orc {
         summary: c.message.split('\n')[0] ?? '',
         op,
       });
-      oid = c.parents[0] ?? null;
+      // An epoch's first commit names the tip before it: the log goes on into the archived history.
+      oid = c.parents[0] ?? epochPrev(this.store, oid);
     }
     return out;
   }
