@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { open } from '../../src/index.js';
 import { cleanup, git, orc, orcAsync, testEnv, tmpRepo } from '../helpers.js';
 import { sleep } from '../cli/util.js';
+import { req, serve } from '../server/helpers.js';
 
 afterAll(cleanup);
 
@@ -124,6 +125,26 @@ describe('orc compact on one host', () => {
     const root = git(repo, 'rev-list', '--max-parents=0', 'orc');
     expect(git(repo, 'log', '-1', '--format=%B', root)).toContain(`Orc-Epoch-Prev: ${git(repo, 'rev-parse', 'refs/orc/archive/1')}`);
     expect(git(repo, 'fsck', '--no-progress', '--no-dangling')).toBe('');
+  });
+});
+
+describe('the dashboard history after a compaction', () => {
+  it('GET /api/events?since=… before the epoch reads the archived days (streamed and with last)', async () => {
+    const repo = await oldRepo();
+    expect(orc(repo, ['compact']).code).toBe(0);
+    const srv = await serve(repo);
+    try {
+      const since = encodeURIComponent(new Date(Date.now() - 21 * DAY).toISOString());
+      for (const q of [`since=${since}`, `since=${since}&last=1000`]) {
+        const r = await req('GET', `${srv.base}/events?${q}`);
+        expect(r.status).toBe(200);
+        expect((r.body as { action: string; task_id?: string }[]).find((e) => e.action === 'task_created' && e.task_id === 'old1'), q).toBeTruthy();
+      }
+      const recent = await req('GET', `${srv.base}/events?last=1000`);
+      expect((recent.body as { task_id?: string }[]).find((e) => e.task_id === 'old1')).toBeUndefined();
+    } finally {
+      await srv.stop();
+    }
   });
 });
 
