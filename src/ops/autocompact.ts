@@ -29,15 +29,27 @@ const numStr = (v: string | undefined) => (v === undefined || v.trim() === '' ||
  * over orc.json settings (compaction, compact_interval_ms, compact_keep_days)
  * over the default: on, weekly, keep 14 days.
  */
-export function compactPolicy(repo: RepoPaths, settings: () => object | null | undefined): CompactPolicy {
-  const cfg = loadConfig(repo);
-  const g = last(cfg, 'orc.compaction');
+export function compactPolicy(repo: RepoPaths, settings: () => object | null | undefined, cached = false): CompactPolicy {
+  const g = gitPolicy(repo, cached);
   const s = (settings() ?? {}) as { compaction?: unknown; compact_interval_ms?: unknown; compact_keep_days?: unknown };
   return {
-    enabled: g !== undefined ? isTrue(g) : s.compaction !== false,
-    intervalMs: numStr(last(cfg, 'orc.compactinterval')) ?? num(s.compact_interval_ms) ?? DEFAULT_COMPACT_INTERVAL_MS,
-    keepDays: numStr(last(cfg, 'orc.compactkeepdays')) ?? num(s.compact_keep_days) ?? DEFAULT_KEEP_DAYS,
+    enabled: g.enabled ?? s.compaction !== false,
+    intervalMs: g.intervalMs ?? num(s.compact_interval_ms) ?? DEFAULT_COMPACT_INTERVAL_MS,
+    keepDays: g.keepDays ?? num(s.compact_keep_days) ?? DEFAULT_KEEP_DAYS,
   };
+}
+
+const cfgCache = new Map<string, { at: number; enabled?: boolean; intervalMs?: number; keepDays?: number }>();
+
+/** The git config part; after an op (`cached`) read at most every few seconds, as the packing policy is. */
+function gitPolicy(repo: RepoPaths, cached: boolean): { enabled?: boolean; intervalMs?: number; keepDays?: number } {
+  const hit = cfgCache.get(repo.commonDir);
+  if (cached && hit && Date.now() - hit.at < 10_000) return hit;
+  const cfg = loadConfig(repo);
+  const g = last(cfg, 'orc.compaction');
+  const out = { at: Date.now(), enabled: g === undefined ? undefined : isTrue(g), intervalMs: numStr(last(cfg, 'orc.compactinterval')), keepDays: numStr(last(cfg, 'orc.compactkeepdays')) };
+  cfgCache.set(repo.commonDir, out);
+  return out;
 }
 
 /** When the current epoch started: the last compaction, or the branch's creation. */
@@ -125,7 +137,7 @@ export function maybeCompact(store: GitStore, commit: string, now: Date): number
   try {
     if (process.env.ORC_NO_AUTO_COMPACT === '1') return null;
     const snap = store.snapshot(commit);
-    const p = compactPolicy(store.paths, () => readConfigFile(snap)?.settings);
+    const p = compactPolicy(store.paths, () => readConfigFile(snap)?.settings, true);
     if (!p.enabled) return null;
     const { started_at } = epochStart(snap);
     const t = started_at ? Date.parse(started_at) : NaN;
