@@ -128,6 +128,8 @@ function orcBin(): string {
   return fileURLToPath(new URL('../cli/bin.cjs', import.meta.url));
 }
 
+const lastStart = new Map<string, number>();
+
 /**
  * After an op's commit: when the epoch is older than the interval, starts a
  * detached `orc compact --auto` (one at a time, by the lock) and returns at
@@ -143,7 +145,11 @@ export function maybeCompact(store: GitStore, commit: string, now: Date): number
     const t = started_at ? Date.parse(started_at) : NaN;
     if (!Number.isFinite(t) || now.getTime() - t < p.intervalMs) return null;
     const file = compactLockPath(store.paths.commonDir);
+    // At most one start a minute from one process (a long-running server, a bench with an injected clock).
+    const tried = lastStart.get(store.paths.commonDir);
+    if (tried !== undefined && Date.now() - tried < 60_000) return null;
     if (lockHeld(file)) return null;
+    lastStart.set(store.paths.commonDir, Date.now());
     const bin = orcBin();
     if (!fs.existsSync(bin)) return null;
     const release = takeCompactLock(store.paths.commonDir);

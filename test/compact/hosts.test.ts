@@ -78,7 +78,7 @@ function handCommit(repo: string, tree: string, files: Record<string, string | n
 }
 
 describe('compaction across 4 hosts, one offline', () => {
-  it('the offline host’s ops are replayed onto the new epoch(s) when it comes back; nothing is lost', async () => {
+  it('the offline host’s ops are replayed onto the new epoch(s) when it comes back; nothing is lost', { timeout: 180_000 }, async () => {
     const { bare, url, hosts } = await setup();
     const [h1, h2, h3, h4] = hosts as [string, string, string, string];
 
@@ -140,7 +140,7 @@ describe('compaction across 4 hosts, one offline', () => {
 });
 
 describe('the pre-receive hook and compactions', () => {
-  it('accepts exactly a valid compaction pushed with its archive ref; refuses forged ones and a plain force-push', async () => {
+  it('accepts exactly a valid compaction pushed with its archive ref; refuses forged ones and a plain force-push', { timeout: 180_000 }, async () => {
     const { bare, url, hosts } = await setup();
     const h = hosts[0]!;
     orcOk(h, env, 'sync');
