@@ -445,6 +445,21 @@ export function buildProgram(argv?: string[]): Command {
         }),
       );
   };
+  const compactCmd = (): void => {
+    program
+      .command('compact')
+      .description('restart the state branch as a new epoch: done/failed tasks older than N days move to archive/, older history stays under refs/orc/archive/<n>')
+      .option('--keep-days <n>', 'keep tasks finished and events of the last N days (default: the setting, 14)')
+      .option('--auto', 'only if due (the epoch is older than the compaction interval); what an op starts on its own')
+      .action(
+        act(async (orc, g, opts: { keepDays?: string; auto?: boolean }) => {
+          const { compact } = await import('../ops/compact.js');
+          const r = await compact(orc, { keepDays: opts.keepDays === undefined ? undefined : checkInt('--keep-days', opts.keepDays, 0, 100_000), auto: opts.auto });
+          if (g.json) output.printJson(r);
+          else output.print(r.compacted ? `compacted to epoch ${r.epoch} (${r.commit!.slice(0, 12)}): ${r.archived_tasks} task(s) archived, ${r.removed_event_files} event file(s) before ${r.cutoff!.slice(0, 10)} left in the archive; old history kept as ${r.archive_ref}` : `not compacted: ${r.reason}`);
+        }),
+      );
+  };
   const runnerCmd = (name: RunnerCommand) => (): void => registerRunnerCommands(program, act, [name]);
 
   // Each top-level command registers itself; only the one invoked is built,
@@ -461,6 +476,7 @@ export function buildProgram(argv?: string[]): Command {
     [['events'], eventsCmd],
     [['event'], eventCmd],
     [['log'], logCmd],
+    [['compact'], compactCmd],
     [['plan'], runnerCmd('plan')],
     [['ready'], runnerCmd('ready')],
     [['brief'], runnerCmd('brief')],

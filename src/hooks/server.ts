@@ -11,7 +11,8 @@ import { GitStore } from '../store/gitstore.js';
 import { discoverRepo } from '../store/repo.js';
 import { CatFile, inspectPush, PushObjects, PUSH_LIMITS } from './fsck.js';
 import { PRESENCE_MAX_BYTES, PRESENCE_PREFIX, parsePresence, readAllPresence } from '../store/presence.js';
-import { DEFAULT_SKEW_MS, validatePresenceUpdates, validatePush, type PushGit, type RefUpdate } from './validate.js';
+import { DEFAULT_SKEW_MS, validatePresenceUpdates, type PushGit, type RefUpdate } from './validate.js';
+import { validatePushWithCompaction } from './compaction.js';
 
 export function parseUpdates(stdin: string): RefUpdate[] {
   return stdin
@@ -83,7 +84,7 @@ export async function preReceive(stdin: string, env: NodeJS.ProcessEnv = process
   const objects = new PushObjects(store, hexLen);
   const cat = new CatFile(cwd, env, hexLen);
   try {
-    const problems = await validatePush(objects, ref, updates, g, { now, skewMs, presence: (a) => times.get(a) ?? null }, (commits) => inspectPush(cat, objects, commits));
+    const problems = await validatePushWithCompaction(objects, ref, updates, g, { now, skewMs, presence: (a) => times.get(a) ?? null }, (commits) => inspectPush(cat, objects, commits));
     return { ok: problems.length === 0, problems, branch };
   } finally {
     cat.close();

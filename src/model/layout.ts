@@ -58,3 +58,15 @@ export function eventDayDir(ts: string): string {
 export function legacyEventDayDir(ts: string): string {
   return `events/${ts.slice(0, 4)}/${ts.slice(5, 7)}/${ts.slice(8, 10)}`;
 }
+
+/**
+ * The day (yyyy-mm-dd) of a path at or below a day folder of either layout
+ * (`events/<yyyy-mm>/<dd>` or the first `events/<yyyy>/<mm>/<dd>`), else null.
+ */
+export function eventDayOfPath(p: string): string | null {
+  const m = /^events\/(\d{4})(?:-|\/)(\d{2})\/(\d{2})(?:\/|$)/.exec(p);
+  return m ? `${m[1]}-${m[2]}-${m[3]}` : null;
+}
+
+/** Where `orc compact` keeps each archived epoch's old tip. */
+export const ARCHIVE_REF_PREFIX = 'refs/orc/archive/';

@@ -8,6 +8,7 @@ import type { OrcEvent } from '../model/types.js';
 import type { Identity } from '../store/commit.js';
 import type { GitStore } from '../store/gitstore.js';
 import { maybePack } from '../store/maintain.js';
+import { maybeCompact } from './autocompact.js';
 
 export interface EngineOptions {
   store: GitStore;
@@ -109,6 +110,8 @@ export class Engine {
         this.stats.commits++;
         // Upkeep, detached: past the threshold of loose objects, a repack starts and this op returns at once.
         maybePack(store.paths, store.objects.dir, () => readConfigFile(store.snapshot(commit))?.settings);
+        // And when the epoch is older than the compaction interval, a detached `orc compact --auto`.
+        maybeCompact(store, commit, this.o.clock());
         return { result: decision.result, commit, attempts: attempt };
       }
       this.stats.retries++;

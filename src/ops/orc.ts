@@ -20,6 +20,7 @@ import { aheadBehind, fetchBranch, remoteExists, runGit, setConfig } from '../st
 import { writePresence } from '../store/presence.js';
 import { readRef } from '../store/refs.js';
 import { renderStatusText } from './status-text.js';
+import { branchInfo, ensureArchived, epochPrev, eventsReader, eventsReaderLocal, type BranchInfo } from './compact.js';
 
 export interface OpenOptions {
   /** A path inside the coordination repo (any worktree or subfolder). Default: ORC_REPO, then the current directory. */
@@ -86,7 +87,7 @@ export interface Status {
     active_locks: number;
     knowledge_topics: number;
     /** The repository's objects as `git count-objects -v` counts them, read in place. */
-    storage: StorageInfo;
+    storage: StorageInfo & { branch: BranchInfo };
   };
 }
 
@@ -524,7 +525,11 @@ export class Orc {
     if (query.since !== undefined && !Number.isFinite(Date.parse(query.since))) {
       throw invalid(`--since ${JSON.stringify(query.since)} is not a time; use an ISO time like 2026-01-31T12:00:00Z`);
     }
-    return queryEvents(this.snap(), query);
+    const snap = this.snap();
+    // A range that starts before this epoch's cutoff reads the archived epochs too (fetched if missing).
+    const since = query.since === undefined ? NaN : Date.parse(query.since);
+    const reader = Number.isFinite(since) ? await eventsReader(this.store, this.remote?.remote ?? null, snap, since) : snap;
+    return queryEvents(reader, query);
   }
 
   /** Every matching event, oldest first, read a day at a time from one commit: the whole log in bounded memory. */
@@ -532,7 +537,15 @@ export class Orc {
     if (query.since !== undefined && !Number.isFinite(Date.parse(query.since))) {
       throw invalid(`--since ${JSON.stringify(query.since)} is not a time; use an ISO time like 2026-01-31T12:00:00Z`);
     }
-    return eachEvent(this.snap(), query);
+    const snap = this.snap();
+    const since = query.since === undefined ? NaN : Date.parse(query.since);
+    return eachEvent(Number.isFinite(since) ? eventsReaderLocal(this.store, snap, since) : snap, query);
+  }
+
+  /** Fetches the archived epochs an events query from `since` needs (REST calls it before eachEvent). */
+  async prepareEvents(since: string | undefined): Promise<void> {
+    const t = since === undefined ? NaN : Date.parse(since);
+    if (Number.isFinite(t)) await eventsReader(this.store, this.remote?.remote ?? null, this.snap(), t);
   }
 
   // ------------------------------------------------------------ status and log
@@ -572,7 +585,7 @@ export class Orc {
         stale_agents: agents.filter((a) => a.stale).length,
         active_locks: active_locks.length,
         knowledge_topics: knowledge_topics.length,
-        storage: storageInfo(this.store.objects.dir),
+        storage: { ...storageInfo(this.store.objects.dir), branch: await branchInfo(this.store, s, version) },
       },
     };
   }
@@ -587,6 +600,7 @@ export class Orc {
     let oid = this.store.tip();
     const max = opts.last ?? 50;
     while (oid && out.length < max) {
+      if (!this.store.objects.has(oid) && !(await ensureArchived(this.store, this.remote?.remote ?? null, oid))) break;
       const c = this.store.readCommit(oid);
       // Either format of the trailer, as {op, agent, at, input} (model/record.ts).
       const op: LogEntry['op'] = recordedOp(c);
@@ -598,7 +612,8 @@ export class Orc {
         summary: c.message.split('\n')[0] ?? '',
         op,
       });
-      oid = c.parents[0] ?? null;
+      // An epoch's first commit names the tip before it: the log goes on into the archived history.
+      oid = c.parents[0] ?? epochPrev(this.store, oid);
     }
     return out;
   }

@@ -68,6 +68,8 @@ export function renderStatusText(st: Status, now: Date): string {
   );
   const sto = st.summary.storage;
   if (sto) lines.push(`storage: ${count(sto.loose_objects, 'loose object')} · ${count(sto.packs, 'pack')} (${sto.pack_bytes < 1048576 ? `${Math.ceil(sto.pack_bytes / 1024)} KB` : `${(sto.pack_bytes / 1048576).toFixed(1)} MB`}) in the repository's objects`);
+  const br = sto?.branch;
+  if (br) lines.push(`branch: ${count(br.commits, 'commit')}${br.bytes === null ? '' : ` (${br.bytes < 1048576 ? `${Math.ceil(br.bytes / 1024)} KB` : `${(br.bytes / 1048576).toFixed(1)} MB`})`} in epoch ${br.epoch}, ${br.last_compacted_at ? `last compacted ${br.last_compacted_at}` : 'never compacted'}`);
   if (st.remote) {
     const r = st.remote;
     const where = r.tracking === null ? 'not fetched yet' : r.ahead === null ? 'no local state yet' : r.ahead === 0 && r.behind === 0 ? 'in sync' : `${r.ahead} ahead, ${r.behind} behind`;

@@ -4,8 +4,9 @@ import { findOp, syncRefused, type OpDef } from '../model/ops.js';
 import '../model/messages.js';
 import { readRecordedOp, type RecordedOp } from '../model/record.js';
 import { checkOid } from '../store/objects.js';
+import { trailers } from '../store/commit.js';
 import type { GitStore } from '../store/gitstore.js';
-import { commitsSince, fetchBranch, isAncestor, pushBranch, updateRef } from '../store/gitcli.js';
+import { commitsSince, fetchBranch, isAncestor, pushBranch, runGit, updateRef } from '../store/gitcli.js';
 import { fetchPresence, publishPresence, type RemotePresence } from './presence-sync.js';
 import { identity, type Engine, type OpOutcome } from './engine.js';
 
@@ -130,10 +131,10 @@ export class Sync {
       } else {
         // Diverged: our commits the remote lacks are replayed onto its tip, then published.
         const came = (await commitsSince(this.repo, local, remote)).length;
-        // Every commit only we have, both sides of merges made by hand included.
-        const ours = await commitsSince(this.repo, remote, local, true);
+        // Every commit only we have, both sides of merges made by hand included (across a compaction: not in its archived history).
+        const ours = (await this.epochAwareOurs(local, remote)) ?? (await commitsSince(this.repo, remote, local, true));
         const r = await this.replay(ours, remote);
-        if ((await pushBranch(this.repo, this.remote, this.branch, r.tip, remote, this.pushOpts)) === 'ok') {
+        if ((r.tip === remote && !ours.length) || (await pushBranch(this.repo, this.remote, this.branch, r.tip, remote, this.pushOpts)) === 'ok') {
           report.came_in += came;
           report.went_out += ours.length;
           report.replayed += r.replayed;
@@ -206,6 +207,41 @@ export class Sync {
       }
       // Local went somewhere unrelated (moved by hand): leave it to the next sync.
       return;
+    }
+  }
+
+  /**
+   * When the remote started a new epoch (or several) since `local` forked
+   * from it: the commits only `local` has, i.e. not in the archived history
+   * each epoch names (fetched when missing), oldest first; null when the
+   * remote's history has no epoch that `local` lacks. The archive refs are
+   * kept here too.
+   */
+  private async epochAwareOurs(local: string, remote: string): Promise<string[] | null> {
+    const { epochPrevs, rootsOf } = await import('./compact.js');
+    const { epochOf } = await import('../model/compact.js');
+    // Cheap first: the epoch each side's orc.json records; the same epoch is an ordinary divergence.
+    if ((epochOf(this.store.snapshot(remote))?.n ?? 0) === (epochOf(this.store.snapshot(local))?.n ?? 0)) return null;
+    const prevs = await epochPrevs(this.store, this.remote, remote, new Set(await rootsOf(this.store, local)));
+    if (!prevs.length) return null;
+    await this.keepArchiveRefs(remote);
+    const r = await runGit(this.repo, ['rev-list', '--no-merges', '--topo-order', '--reverse', local, ...prevs.map((p) => `^${p}`)]);
+    if (r.code !== 0) throw new OrcError('ENV', `git rev-list failed: ${r.stderr.trim().split('\n')[0]}`);
+    return r.stdout.split('\n').filter(Boolean);
+  }
+
+  /** Stores refs/orc/archive/<n> for each epoch on `tip`'s line (what the compacting host pushed). */
+  private async keepArchiveRefs(tip: string): Promise<void> {
+    const { epochPrev, rootsOf } = await import('./compact.js');
+    let at: string | null = tip;
+    for (let i = 0; at && i < 1000; i++) {
+      const root: string | undefined = (await rootsOf(this.store, at))[0];
+      if (!root) return;
+      const prev = epochPrev(this.store, root);
+      const n = trailers(this.store.readCommit(root).message, 'Orc-Epoch')[0];
+      if (!prev || !n || !/^\d+$/.test(n) || !this.store.objects.has(prev)) return;
+      await updateRef(this.repo, `refs/orc/archive/${n}`, prev);
+      at = prev;
     }
   }
 

@@ -341,7 +341,11 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
     };
     const last = query(req, 'last');
     // No `last`: the whole log, as the original answered, streamed a day at a time so it never sits in memory.
-    if (last === undefined) return streamArray(res, orc.eachEvent(filter));
+    if (last === undefined) {
+      // A range before this epoch reads archived epochs: fetched here first if missing (compaction).
+      await orc.prepareEvents(filter.since);
+      return streamArray(res, orc.eachEvent(filter));
+    }
     const q = { ...filter, last: checkInt('last', last, 1, 1_000_000) };
     send(res, await cache.get(`events:${JSON.stringify(q)}`, async () => json(await orc.getEvents(q))));
   });
