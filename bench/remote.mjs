@@ -46,7 +46,7 @@ function accepts(port) {
 }
 
 /** `git daemon` on 127.0.0.1 in its own process group; stop() kills the group. */
-async function startDaemon(base, env) {
+export async function startDaemon(base, env) {
   const port = await freePort();
   const args = ['daemon', '--reuseaddr', `--base-path=${base}`, '--export-all', '--enable=receive-pack', '--listen=127.0.0.1', `--port=${port}`, '--informative-errors', base];
   const child = spawn('git', args, { env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
@@ -81,14 +81,14 @@ async function startDaemon(base, env) {
 }
 
 /** A bare repo `name` under `base`. */
-function bare(base, name) {
+export function bare(base, name) {
   const dir = path.join(base, name);
   git(base, 'init', '-q', '--bare', '-b', 'main', dir);
   return dir;
 }
 
 /** A repo with workstream W and `ids` as tasks, made with the library (no remote yet). */
-async function withTasks(dir, ids) {
+export async function withTasks(dir, ids) {
   const o = await open({ repo: dir });
   await o.createWorkstream('W', 'remote benchmark');
   for (const id of ids) await o.addTask('W', `task ${id}`, undefined, undefined, { id });

@@ -321,14 +321,24 @@ export class Sync {
     const preset = new Map<Entry, Outcome>();
     let base: string | null;
     let guessed = false;
+    const fetchBase = async (): Promise<string | null> => {
+      const tip = (await this.sync()).remote_tip;
+      st.tip = tip;
+      st.at = Date.now();
+      const orphan = this.orphan;
+      if (orphan && (await this.landed(orphan.tip, tip))) {
+        // The dead leader's push landed after all: its outcomes stand, its ops are not decided again.
+        this.orphan = null;
+        for (const e of todo) if (e.id && orphan.outcomes[e.id]) preset.set(e, orphan.outcomes[e.id]!);
+      }
+      return tip;
+    };
     const local = this.store.tip();
     if (st.tip && local === st.tip && started - st.at < FRESH_MS && started - st.missAt > MISS_HOLD_MS) {
       base = st.tip;
       guessed = true;
     } else {
-      base = (await this.sync()).remote_tip;
-      st.tip = base;
-      st.at = Date.now();
+      base = await fetchBase();
     }
     for (let attempt = 1; ; attempt++) {
       const outcomes = new Map<Entry, Outcome>(preset);
@@ -353,9 +363,7 @@ export class Sync {
       if (tip === base && guessed) {
         // Nothing to push, so nothing confirms the guessed tip: decide again on a fetched one.
         guessed = false;
-        base = (await this.sync()).remote_tip;
-        st.tip = base;
-        st.at = Date.now();
+        base = await fetchBase();
         continue;
       }
       if (tip === base) {
@@ -389,15 +397,7 @@ export class Sync {
         this.queue.writeState(st);
         throw new OrcError('CONTENTION', `gave up on ${todo.length} op(s) after ${attempt} rejected pushes to "${this.remote}" in ${Math.round((Date.now() - started) / 1000)} s; try again`, { attempts: attempt });
       }
-      base = (await this.sync()).remote_tip;
-      st.tip = base;
-      st.at = Date.now();
-      const orphan = this.orphan;
-      if (orphan && (await this.landed(orphan.tip, base))) {
-        // The dead leader's push landed after all: its outcomes stand, its ops are not decided again.
-        this.orphan = null;
-        for (const e of todo) if (e.id && orphan.outcomes[e.id]) preset.set(e, orphan.outcomes[e.id]!);
-      }
+      base = await fetchBase();
     }
   }
 
