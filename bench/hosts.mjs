@@ -22,7 +22,7 @@ import { bare, startDaemon, withTasks } from './remote.mjs';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const sleep = (ms_) => new Promise((r) => setTimeout(r, ms_));
 
-export const HOSTS_CFG = { hosts: 8, agentsPerHost: 2, cliLoopsPerHost: 4, seconds: Number(process.env.BENCH_HOSTS_SECONDS ?? 20), tasks: 1500, delayMs: 25 };
+export const HOSTS_CFG = { hosts: 8, agentsPerHost: 2, cliLoopsPerHost: 4, seconds: Number(process.env.BENCH_HOSTS_SECONDS ?? 20), tasks: 900, delayMs: 25 };
 
 const ids = (n) => Array.from({ length: n }, (_, i) => `h-${String(i).padStart(4, '0')}`);
 
@@ -78,6 +78,7 @@ export async function hostsBench({ tmp, env, cli, node = process.execPath, progr
     const v = verify(name, claims);
     const row = {
       ops_per_s: round(ops / wallS, 2),
+      rejected_pushes: perHost.reduce((s, h) => s + (h.stats?.retries ?? 0), 0),
       ops,
       claims: claims.length,
       claim_p50_ms: round(pct(lat, 50), 1),
