@@ -378,7 +378,24 @@ export class Sync {
       if (!this.queue.stillLeading()) return 'lost';
       this.queue.writeInflight({ base, tip: tip!, ids, outcomes: Object.fromEntries(todo.filter((e) => e.id && outcomes.has(e)).map((e) => [e.id!, outcomes.get(e)!])) });
       const t0 = Date.now();
-      const pushed = await pushBranch(this.repo, this.remote, this.branch, tip!, base, this.pushOpts);
+      let pushed: 'ok' | 'rejected';
+      let synced = false; // the local branch already holds the remote's tip (fetched after a lost connection)
+      try {
+        pushed = await pushBranch(this.repo, this.remote, this.branch, tip!, base, this.pushOpts);
+      } catch (e) {
+        // A connection lost mid-push (a loaded server, a flaky link) is not an unreachable remote:
+        // if a fetch gets through, it also tells whether the push landed. If it doesn't, ENV.
+        if (!(e instanceof OrcError) || e.code !== 'ENV' || Date.now() - started > DEADLINE_MS) throw e;
+        const now = await fetchBase();
+        pushed = (await this.landed(tip!, now)) ? 'ok' : 'rejected';
+        synced = true;
+        if (pushed === 'rejected') {
+          base = now;
+          this.engine.stats.retries++;
+          guessed = false;
+          continue;
+        }
+      }
       st.pushMs = 0.7 * st.pushMs + 0.3 * Math.min(2000, Date.now() - t0);
       if (pushed === 'ok') {
         this.orphan = null;
@@ -387,7 +404,7 @@ export class Sync {
         st.at = st.lastWin;
         this.queue.writeState(st);
         this.engine.stats.commits += [...outcomes.values()].filter((o) => o.ok && o.commit).length;
-        await this.adoptLocal(base, tip!);
+        if (!synced) await this.adoptLocal(base, tip!);
         return outcomes;
       }
       this.engine.stats.retries++;
