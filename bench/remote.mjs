@@ -179,7 +179,7 @@ export async function remoteBench({ tmp, env, cli, node = process.execPath, prog
     tables.push(
       table(`6a. One claim across hosts: whole \`orc t claim\` process, remote = bare repo via git daemon on 127.0.0.1 (${C.claimRuns} runs each after ${C.claimWarmup} warm-up, interleaved)`, ['measurement', 'runs', 'median', 'p90', 'max', 'vs local'], [
         ['orc t claim, local branch (no remote)', samples.local.length, ms(mL), ms(pct(samples.local, 90)), ms(max(samples.local)), '1.00x'],
-        ['orc t claim through the remote (fetch, decide, push --force-with-lease)', samples.remote.length, ms(mR), ms(pct(samples.remote, 90)), ms(max(samples.remote)), ratio(mR / mL)],
+        ['orc t claim through the remote (decide on the tip last seen or fetched, push --force-with-lease)', samples.remote.length, ms(mR), ms(pct(samples.remote, 90)), ms(max(samples.remote)), ratio(mR / mL)],
         ['git fetch of the branch alone (no-op, reference)', samples.fetch.length, ms(median(samples.fetch)), ms(pct(samples.fetch, 90)), ms(max(samples.fetch)), ''],
       ]) + `\n(the remote claim costs ${ms(mR - mL)} more than the local one; every one of the ${n} remote claims verified on the remote's branch: ${claimOk ? 'yes' : 'NO'})`,
     );

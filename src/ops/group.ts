@@ -119,6 +119,7 @@ export class HostQueue {
   tryLead(): boolean {
     if (this.token) return true;
     this.ensureDir();
+    if (fs.existsSync(this.lockFile) && this.holder()) return false; // the common case while waiting: no write
     const token = crypto.randomBytes(6).toString('hex');
     const mine = `${process.pid} ${os.hostname()} ${token}\n`;
     for (let i = 0; i < 2; i++) {

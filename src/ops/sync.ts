@@ -232,12 +232,7 @@ export class Sync {
       } else {
         for (const w of this.waiting.splice(0)) this.handed.set(this.queue.submit(w.def.name, w.actor, w.input, w.record, w.at), w);
       }
-      for (const [id, w] of this.handed) {
-        const o = this.queue.collect(id);
-        if (!o) continue;
-        this.handed.delete(id);
-        settle(w, o);
-      }
+      this.collectHanded();
       if (this.handed.size && !this.queue.leading) await this.queue.waitChange(40);
     }
   }
@@ -281,6 +276,19 @@ export class Sync {
         else settle(e.local!, o);
       }
       this.queue.clearInflight();
+      this.collectHanded();
+      // Served all of its own: it hands the lead on (a waiter takes the lock at once), so a CLI
+      // process that led exits with its answer instead of serving the others for as long as they come.
+      if (!this.waiting.length && !this.handed.size) return;
+    }
+  }
+
+  private collectHanded(): void {
+    for (const [id, w] of this.handed) {
+      const o = this.queue.collect(id);
+      if (!o) continue;
+      this.handed.delete(id);
+      settle(w, o);
     }
   }
 
@@ -372,9 +380,9 @@ export class Sync {
       }
       // A loser learns it lost only when the server refuses its ref update, a whole push after the
       // winner's began, while the winner is already on its next batch: left alone, the host that won
-      // last wins every race. So a host that won a moment ago gives way for a random part of a
-      // push's time, and one that just lost pushes at once.
-      if (attempt === 1 && Date.now() - st.lastWin < 1000) await sleep(Math.random() * 2 * st.pushMs);
+      // last wins every race. So a host that won a moment ago gives way for half to twice a push's
+      // time (at random), and one that just lost pushes at once.
+      if (attempt === 1 && Date.now() - st.lastWin < 1000) await sleep((0.5 + 1.5 * Math.random()) * st.pushMs);
       if (!this.queue.stillLeading()) return 'lost';
       this.queue.writeInflight({ base, tip: tip!, ids, outcomes: Object.fromEntries(todo.filter((e) => e.id && outcomes.has(e)).map((e) => [e.id!, outcomes.get(e)!])) });
       const t0 = Date.now();
