@@ -46,7 +46,7 @@ function accepts(port) {
 }
 
 /** `git daemon` on 127.0.0.1 in its own process group; stop() kills the group. */
-async function startDaemon(base, env) {
+export async function startDaemon(base, env) {
   const port = await freePort();
   const args = ['daemon', '--reuseaddr', `--base-path=${base}`, '--export-all', '--enable=receive-pack', '--listen=127.0.0.1', `--port=${port}`, '--informative-errors', base];
   const child = spawn('git', args, { env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
@@ -81,14 +81,14 @@ async function startDaemon(base, env) {
 }
 
 /** A bare repo `name` under `base`. */
-function bare(base, name) {
+export function bare(base, name) {
   const dir = path.join(base, name);
   git(base, 'init', '-q', '--bare', '-b', 'main', dir);
   return dir;
 }
 
 /** A repo with workstream W and `ids` as tasks, made with the library (no remote yet). */
-async function withTasks(dir, ids) {
+export async function withTasks(dir, ids) {
   const o = await open({ repo: dir });
   await o.createWorkstream('W', 'remote benchmark');
   for (const id of ids) await o.addTask('W', `task ${id}`, undefined, undefined, { id });
@@ -179,7 +179,7 @@ export async function remoteBench({ tmp, env, cli, node = process.execPath, prog
     tables.push(
       table(`6a. One claim across hosts: whole \`orc t claim\` process, remote = bare repo via git daemon on 127.0.0.1 (${C.claimRuns} runs each after ${C.claimWarmup} warm-up, interleaved)`, ['measurement', 'runs', 'median', 'p90', 'max', 'vs local'], [
         ['orc t claim, local branch (no remote)', samples.local.length, ms(mL), ms(pct(samples.local, 90)), ms(max(samples.local)), '1.00x'],
-        ['orc t claim through the remote (fetch, decide, push --force-with-lease)', samples.remote.length, ms(mR), ms(pct(samples.remote, 90)), ms(max(samples.remote)), ratio(mR / mL)],
+        ['orc t claim through the remote (decide on the tip last seen or fetched, push --force-with-lease)', samples.remote.length, ms(mR), ms(pct(samples.remote, 90)), ms(max(samples.remote)), ratio(mR / mL)],
         ['git fetch of the branch alone (no-op, reference)', samples.fetch.length, ms(median(samples.fetch)), ms(pct(samples.fetch, 90)), ms(max(samples.fetch)), ''],
       ]) + `\n(the remote claim costs ${ms(mR - mL)} more than the local one; every one of the ${n} remote claims verified on the remote's branch: ${claimOk ? 'yes' : 'NO'})`,
     );

@@ -7,6 +7,7 @@
 //   4. peak memory of read commands at that size
 //   5. 8 processes racing on one ref
 //   6. across hosts: a claim through a remote (git daemon) vs local; 4 hosts racing (bench/remote.mjs)
+//   7. 8 hosts claiming and completing: library agents, CLI processes, a 25 ms WAN (bench/hosts.mjs)
 //   7. orc serve: GET /api/status at 10,000 tasks warm and cold, commit to SSE message (bench/server.mjs)
 //   8. orc mcp: the tools/list token budget, orc prime's size, tool round trips (bench/mcp.mjs)
 //   9. waiting: idle CPU of --wait waiters and orc watch, wake-up latency (bench/wait.mjs)
@@ -26,6 +27,7 @@ import { eventDayDir } from '../dist/model/layout.js';
 import { SEGMENT_MAX_LINES } from '../dist/model/events.js';
 import { buildBigBranch } from './build-big.mjs';
 import { remoteBench } from './remote.mjs';
+import { hostsBench } from './hosts.mjs';
 import { serverBench } from './server.mjs';
 import { mcpBench } from './mcp.mjs';
 import { waitBench } from './wait.mjs';
@@ -533,6 +535,10 @@ async function main() {
     results.remote = remote.results;
     report.push(...remote.tables);
     missed.push(...remote.missed);
+    const hosts = await hostsBench({ tmp, env, cli: CLI, node: NODE, progress });
+    results.hosts = hosts.results;
+    report.push(...hosts.tables);
+    missed.push(...hosts.missed);
     const server = await serverBench({ repo: big.repo, env, cli: CLI, node: NODE, progress });
     results.server = server.results;
     report.push(...server.tables);

@@ -1,4 +1,4 @@
-import { OrcError } from '../errors.js';
+import { OrcError, type ErrorCode } from '../errors.js';
 import { findOp, syncRefused, type OpDef } from '../model/ops.js';
 // Messages register their ops (msg.send, msg.read, msg.ack) on load, so a replay finds them.
 import '../model/messages.js';
@@ -9,6 +9,7 @@ import type { GitStore } from '../store/gitstore.js';
 import { commitsSince, fetchBranch, isAncestor, pushBranch, runGit, updateRef } from '../store/gitcli.js';
 import { fetchPresence, publishPresence, type RemotePresence } from './presence-sync.js';
 import { identity, type Engine, type OpOutcome } from './engine.js';
+import { HostQueue, type Inflight, type Outcome, type Request } from './group.js';
 
 /** An op that was committed on one side and refused when replayed on the remote's tip. */
 export interface RefusedReplay {
@@ -32,6 +33,38 @@ export interface SyncReport {
   refused: RefusedReplay[];
 }
 
+interface Waiter {
+  def: OpDef<unknown, unknown>;
+  input: unknown;
+  actor: string;
+  record: unknown;
+  at: number;
+  resolve: (o: OpOutcome<unknown>) => void;
+  reject: (e: unknown) => void;
+}
+
+/** One op of a batch: this process's own, or a request file of another (id). */
+interface Entry {
+  at: number;
+  id?: string;
+  req?: Request;
+  local?: Waiter;
+}
+
+const noop = () => undefined;
+
+function settle(w: Waiter, o: Outcome): void {
+  if (o.ok) w.resolve({ result: o.result, commit: o.commit, attempts: o.attempts, published: true });
+  else w.reject(new OrcError(o.error.code as ErrorCode, o.error.message, o.error.data));
+}
+
+/** Ops decided and pushed together at most. */
+const MAX_BATCH = 32;
+/** A remote tip seen this recently is pushed on without a fetch (a rejected push tells it moved). */
+const FRESH_MS = 3000;
+/** After such a guess missed, fetch first for this long (others are writing). */
+const MISS_HOLD_MS = 2000;
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** How long an exclusive op keeps trying when other hosts keep winning. */
@@ -44,10 +77,15 @@ const DEADLINE_MS = 120_000;
  * replay the new state refuses is recorded on the branch, never dropped.
  */
 export class Sync {
-  /** A running average of how long a push takes (ms). */
-  private pushMs = 50;
-  /** When this host last won an exclusive op at the remote. */
-  private lastWin = 0;
+  /** The host's queue of exclusive ops (group commit). */
+  private readonly queue: HostQueue;
+  /** This process's exclusive ops not yet handed over or served. */
+  private waiting: Waiter[] = [];
+  /** Handed to another process's leader as request files, by id. */
+  private readonly handed = new Map<string, Waiter>();
+  private looping = false;
+  /** A dead leader's batch whose push had not landed when this process took over. */
+  private orphan: Inflight | null = null;
 
   constructor(
     private readonly store: GitStore,
@@ -55,7 +93,9 @@ export class Sync {
     readonly remote: string,
     readonly branch: string,
     private readonly clock: () => Date,
-  ) {}
+  ) {
+    this.queue = new HostQueue(store.paths.commonDir);
+  }
 
   private get repo() {
     return this.store.paths;
@@ -152,34 +192,236 @@ export class Sync {
 
   /**
    * An exclusive op: decided on the remote's tip and successful only once the
-   * remote accepted it. A rejected push (someone else got there first) means
-   * fetch and decide again.
+   * remote accepted it. Ops waiting on this host, in this process and in
+   * others on the same repo, go through one queue (group.ts): its leader
+   * decides them in order on one tip, each its own commit on the one before,
+   * and publishes them in one push; a rejected push means fetch and decide
+   * them all again.
    */
-  async runExclusive<I, R>(def: OpDef<I, R>, input: I, actor: string, record: unknown): Promise<OpOutcome<R>> {
+  runExclusive<I, R>(def: OpDef<I, R>, input: I, actor: string, record: unknown): Promise<OpOutcome<R>> {
+    return new Promise<OpOutcome<R>>((resolve, reject) => {
+      this.waiting.push({ def: def as OpDef<unknown, unknown>, input, actor, record, at: Date.now(), resolve: resolve as (o: OpOutcome<unknown>) => void, reject });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.looping) return;
+    this.looping = true;
+    this.loop()
+      .catch((e: unknown) => {
+        for (const w of [...this.waiting.splice(0), ...this.handed.values()]) w.reject(e);
+        this.handed.clear();
+      })
+      .finally(() => {
+        this.looping = false;
+        if (this.waiting.length || this.handed.size) this.kick();
+      });
+  }
+
+  /** Serves this process's waiting ops: as the host's leader, or by handing them to the leader and collecting the outcomes. */
+  private async loop(): Promise<void> {
+    while (this.waiting.length || this.handed.size) {
+      if (this.queue.tryLead()) {
+        try {
+          await this.lead();
+        } finally {
+          this.queue.release();
+        }
+      } else {
+        for (const w of this.waiting.splice(0)) this.handed.set(this.queue.submit(w.def.name, w.actor, w.input, w.record, w.at), w);
+      }
+      this.collectHanded();
+      if (this.handed.size && !this.queue.leading) await this.queue.waitChange(40);
+    }
+  }
+
+  /** As the leader: batches of the queue (this process's ops and the files of others), oldest first, until it is empty. */
+  private async lead(): Promise<void> {
+    await this.recover();
+    for (;;) {
+      const entries: Entry[] = this.queue.pending().map((req) => ({ at: req.at, id: req.id, req }));
+      for (const w of this.waiting.splice(0)) entries.push({ at: w.at, local: w });
+      if (!entries.length) return;
+      entries.sort((a, b) => a.at - b.at);
+      const batch = entries.slice(0, MAX_BATCH);
+      // Past the batch: this process's ops wait for the next one (others' files stay in the folder).
+      this.waiting.unshift(...entries.slice(MAX_BATCH).flatMap((e) => (e.local ? [e.local] : [])));
+      const todo: Entry[] = [];
+      for (const e of batch) {
+        if (e.local) {
+          todo.push(e);
+          continue;
+        }
+        const def = await findOp(e.req!.op);
+        if (!def?.exclusive) this.queue.deliver(e.id!, { ok: false, error: { code: 'INVALID', message: `unknown exclusive op ${e.req!.op}`, data: {} } });
+        else todo.push({ ...e, local: { def, input: e.req!.input, actor: e.req!.actor, record: e.req!.record, at: e.at, resolve: noop, reject: noop } });
+      }
+      let outcomes: Map<Entry, Outcome>;
+      try {
+        const r = await this.decideAndPush(todo);
+        if (r === 'lost') {
+          // Another process took the lock (ours was judged stale): it serves the files; our own ops go back in line.
+          this.waiting.unshift(...todo.filter((e) => !e.id).map((e) => e.local!));
+          return;
+        }
+        outcomes = r;
+      } catch (e) {
+        if (!(e instanceof OrcError)) throw e;
+        outcomes = new Map(todo.map((t) => [t, { ok: false, error: e.toJSON() }] as const));
+      }
+      for (const [e, o] of outcomes) {
+        if (e.id) this.queue.deliver(e.id, o);
+        else settle(e.local!, o);
+      }
+      this.queue.clearInflight();
+      this.collectHanded();
+      // Served all of its own: it hands the lead on (a waiter takes the lock at once), so a CLI
+      // process that led exits with its answer instead of serving the others for as long as they come.
+      if (!this.waiting.length && !this.handed.size) return;
+    }
+  }
+
+  private collectHanded(): void {
+    for (const [id, w] of this.handed) {
+      const o = this.queue.collect(id);
+      if (!o) continue;
+      this.handed.delete(id);
+      settle(w, o);
+    }
+  }
+
+  /** A batch the last leader was pushing when it died: if its push landed, its outcomes stand; if not, its ops are decided again. */
+  private async recover(): Promise<void> {
+    const f = this.queue.readInflight();
+    if (!f) return;
+    const { remote_tip } = await this.sync();
+    if (!(await this.landed(f.tip, remote_tip))) {
+      // Its push may still be running (git outlives a killed parent): watched until one of ours lands.
+      this.orphan = f;
+      this.queue.clearInflight();
+      return;
+    }
+    for (const id of f.ids) if (f.outcomes[id]) this.queue.deliver(id, f.outcomes[id]!);
+    this.queue.clearInflight();
+  }
+
+  private async landed(tip: string, remote: string | null): Promise<boolean> {
+    if (!remote) return false;
+    try {
+      return (await this.ahead(tip, remote)) !== null;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Decides the batch in order on one base, each op on the commit before it
+   * (a refused op gets its refusal and is left out of the chain), and pushes
+   * the chain with a lease on the base. The base is the last tip this host
+   * saw when that is recent and guesses have not missed lately (no fetch: a
+   * rejected push tells), else a fetched one.
+   */
+  private async decideAndPush(todo: Entry[]): Promise<Map<Entry, Outcome> | 'lost'> {
     const started = Date.now();
+    const st = this.queue.readState();
+    const preset = new Map<Entry, Outcome>();
+    let base: string | null;
+    let guessed = false;
+    const fetchBase = async (): Promise<string | null> => {
+      const tip = (await this.sync()).remote_tip;
+      st.tip = tip;
+      st.at = Date.now();
+      const orphan = this.orphan;
+      if (orphan && (await this.landed(orphan.tip, tip))) {
+        // The dead leader's push landed after all: its outcomes stand, its ops are not decided again.
+        this.orphan = null;
+        for (const e of todo) if (e.id && orphan.outcomes[e.id]) preset.set(e, orphan.outcomes[e.id]!);
+      }
+      return tip;
+    };
+    const local = this.store.tip();
+    if (st.tip && local === st.tip && started - st.at < FRESH_MS && started - st.missAt > MISS_HOLD_MS) {
+      base = st.tip;
+      guessed = true;
+    } else {
+      base = await fetchBase();
+    }
     for (let attempt = 1; ; attempt++) {
-      const { remote_tip: base } = await this.sync();
-      const prepared = this.engine.prepare(def, input, actor, record, base);
-      if (!prepared.commit) return { result: prepared.decision.result, commit: null, attempts: attempt, published: true };
-      this.engine.stats.ops++;
+      const outcomes = new Map<Entry, Outcome>(preset);
+      const ids: string[] = [];
+      let tip = base;
+      for (const e of todo) {
+        if (preset.has(e)) continue;
+        const w = e.local!;
+        if (e.id) ids.push(e.id);
+        try {
+          const p = this.engine.prepare(w.def, w.input, w.actor, w.record, tip);
+          if (p.commit) {
+            this.engine.stats.ops++;
+            tip = p.commit;
+          }
+          outcomes.set(e, { ok: true, result: p.decision.result, commit: p.commit, attempts: attempt });
+        } catch (err) {
+          if (!(err instanceof OrcError)) throw err;
+          outcomes.set(e, { ok: false, error: err.toJSON() });
+        }
+      }
+      if (tip === base && guessed) {
+        // Nothing to push, so nothing confirms the guessed tip: decide again on a fetched one.
+        guessed = false;
+        base = await fetchBase();
+        continue;
+      }
+      if (tip === base) {
+        this.queue.writeState(st);
+        return outcomes;
+      }
       // A loser learns it lost only when the server refuses its ref update, a whole push after the
-      // winner's began, while the winner is already on its next op: left alone, the host that won
-      // last wins every race. So a host that won a moment ago gives way for a random part of a
-      // push's time, and one that just lost pushes at once. (A CLI process does one op: no delay.)
-      if (attempt === 1 && Date.now() - this.lastWin < 1000) await sleep(Math.random() * 2 * this.pushMs);
+      // winner's began, while the winner is already on its next batch: left alone, the host that won
+      // last wins every race. So a host that won a moment ago gives way for half to twice a push's
+      // time (at random), and one that just lost pushes at once.
+      if (attempt === 1 && Date.now() - st.lastWin < 1000) await sleep((0.5 + 1.5 * Math.random()) * st.pushMs);
+      if (!this.queue.stillLeading()) return 'lost';
+      this.queue.writeInflight({ base, tip: tip!, ids, outcomes: Object.fromEntries(todo.filter((e) => e.id && outcomes.has(e)).map((e) => [e.id!, outcomes.get(e)!])) });
       const t0 = Date.now();
-      const pushed = await pushBranch(this.repo, this.remote, this.branch, prepared.commit, base, this.pushOpts);
-      this.pushMs = 0.7 * this.pushMs + 0.3 * Math.min(2000, Date.now() - t0);
+      let pushed: 'ok' | 'rejected';
+      let synced = false; // the local branch already holds the remote's tip (fetched after a lost connection)
+      try {
+        pushed = await pushBranch(this.repo, this.remote, this.branch, tip!, base, this.pushOpts);
+      } catch (e) {
+        // A connection lost mid-push (a loaded server, a flaky link) is not an unreachable remote:
+        // if a fetch gets through, it also tells whether the push landed. If it doesn't, ENV.
+        if (!(e instanceof OrcError) || e.code !== 'ENV' || Date.now() - started > DEADLINE_MS) throw e;
+        const now = await fetchBase();
+        pushed = (await this.landed(tip!, now)) ? 'ok' : 'rejected';
+        synced = true;
+        if (pushed === 'rejected') {
+          base = now;
+          this.engine.stats.retries++;
+          guessed = false;
+          continue;
+        }
+      }
+      st.pushMs = 0.7 * st.pushMs + 0.3 * Math.min(2000, Date.now() - t0);
       if (pushed === 'ok') {
-        this.lastWin = Date.now();
-        this.engine.stats.commits++;
-        await this.adoptLocal(base, prepared.commit);
-        return { result: prepared.decision.result, commit: prepared.commit, attempts: attempt, published: true };
+        this.orphan = null;
+        st.lastWin = Date.now();
+        st.tip = tip;
+        st.at = st.lastWin;
+        this.queue.writeState(st);
+        this.engine.stats.commits += [...outcomes.values()].filter((o) => o.ok && o.commit).length;
+        if (!synced) await this.adoptLocal(base, tip!);
+        return outcomes;
       }
       this.engine.stats.retries++;
+      if (guessed) st.missAt = Date.now();
+      guessed = false;
       if (Date.now() - started > DEADLINE_MS) {
-        throw new OrcError('CONTENTION', `gave up on ${def.name} after ${attempt} rejected pushes to "${this.remote}" in ${Math.round((Date.now() - started) / 1000)} s; try again`, { attempts: attempt });
+        this.queue.writeState(st);
+        throw new OrcError('CONTENTION', `gave up on ${todo.length} op(s) after ${attempt} rejected pushes to "${this.remote}" in ${Math.round((Date.now() - started) / 1000)} s; try again`, { attempts: attempt });
       }
+      base = await fetchBase();
     }
   }
 

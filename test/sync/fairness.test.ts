@@ -6,9 +6,8 @@
  * OS process (node with the built library), race for 40 tasks over git://
  * (a real git daemon on 127.0.0.1).
  *
- * Tolerated: any split of the tasks in which every host claims at least one
- * (a fair share would be ~10 each); not tolerated: a host that claims none
- * while the others take all 40.
+ * Tolerated: any split in which every host claims at least 3 (a fair share
+ * is ~10); not tolerated: a host starved while the others take the rest.
  */
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
@@ -71,7 +70,10 @@ describe('4 library hosts looping on getNextTask through one remote', () => {
     expect(all.length, split).toBe(40);
     expect(git(served.remote.bare, 'log', '--format=%s', 'orc').split('\n').filter((s) => s.startsWith('claim W/')).length).toBe(40);
 
-    // Fairness: nobody starved.
-    expect(runs.map((r) => r.claimed.length > 0), split).toEqual([true, true, true, true]);
+    // Fairness: nobody starved; every host at least 3 (a fair share is 10; half of it is what
+    // bench/hosts.mjs asks for, this is generous for a loaded 2-core machine) — the give-way
+    // rule (a host that won a moment ago waits a random part of a push's time) keeps the winner of
+    // the last race from winning every next one.
+    expect(runs.map((r) => r.claimed.length >= 3), split).toEqual([true, true, true, true]);
   });
 });
