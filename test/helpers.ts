@@ -40,8 +40,9 @@ export function tmpDir(prefix = 'orc-test-'): string {
   return d;
 }
 
+/** Removes the folders made; retried, since a detached repack orc started may still be writing into one. */
 export function cleanup(): void {
-  while (made.length) fs.rmSync(made.pop()!, { recursive: true, force: true });
+  while (made.length) fs.rmSync(made.pop()!, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
 }
 
 /** Runs git and returns its trimmed stdout; throws on failure. */
