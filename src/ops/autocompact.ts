@@ -14,11 +14,19 @@ import type { RepoPaths } from '../store/repo.js';
 
 export const DEFAULT_KEEP_DAYS = 14;
 export const DEFAULT_COMPACT_INTERVAL_MS = 7 * DAY_MS;
+/**
+ * An epoch with more commits than this is compacted before its week is out,
+ * so that what a clone fetches stays bounded however busy the team is
+ * (measured ~0.6-1 KB a commit packed: 5,000 commits is 3-5 MB).
+ */
+export const DEFAULT_COMPACT_MAX_COMMITS = 5_000;
 
 export interface CompactPolicy {
   enabled: boolean;
   intervalMs: number;
   keepDays: number;
+  /** Compact when the epoch has more commits than this (0: by age only). */
+  maxCommits: number;
 }
 
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
@@ -31,23 +39,24 @@ const numStr = (v: string | undefined) => (v === undefined || v.trim() === '' ||
  */
 export function compactPolicy(repo: RepoPaths, settings: () => object | null | undefined, cached = false): CompactPolicy {
   const g = gitPolicy(repo, cached);
-  const s = (settings() ?? {}) as { compaction?: unknown; compact_interval_ms?: unknown; compact_keep_days?: unknown };
+  const s = (settings() ?? {}) as { compaction?: unknown; compact_interval_ms?: unknown; compact_keep_days?: unknown; compact_max_commits?: unknown };
   return {
     enabled: g.enabled ?? s.compaction !== false,
     intervalMs: g.intervalMs ?? num(s.compact_interval_ms) ?? DEFAULT_COMPACT_INTERVAL_MS,
     keepDays: g.keepDays ?? num(s.compact_keep_days) ?? DEFAULT_KEEP_DAYS,
+    maxCommits: g.maxCommits ?? num(s.compact_max_commits) ?? DEFAULT_COMPACT_MAX_COMMITS,
   };
 }
 
-const cfgCache = new Map<string, { at: number; enabled?: boolean; intervalMs?: number; keepDays?: number }>();
+const cfgCache = new Map<string, { at: number; enabled?: boolean; intervalMs?: number; keepDays?: number; maxCommits?: number }>();
 
 /** The git config part; after an op (`cached`) read at most every few seconds, as the packing policy is. */
-function gitPolicy(repo: RepoPaths, cached: boolean): { enabled?: boolean; intervalMs?: number; keepDays?: number } {
+function gitPolicy(repo: RepoPaths, cached: boolean): { enabled?: boolean; intervalMs?: number; keepDays?: number; maxCommits?: number } {
   const hit = cfgCache.get(repo.commonDir);
   if (cached && hit && Date.now() - hit.at < 10_000) return hit;
   const cfg = loadConfig(repo);
   const g = last(cfg, 'orc.compaction');
-  const out = { at: Date.now(), enabled: g === undefined ? undefined : isTrue(g), intervalMs: numStr(last(cfg, 'orc.compactinterval')), keepDays: numStr(last(cfg, 'orc.compactkeepdays')) };
+  const out = { at: Date.now(), enabled: g === undefined ? undefined : isTrue(g), intervalMs: numStr(last(cfg, 'orc.compactinterval')), keepDays: numStr(last(cfg, 'orc.compactkeepdays')), maxCommits: numStr(last(cfg, 'orc.compactmaxcommits')) };
   cfgCache.set(repo.commonDir, out);
   return out;
 }
@@ -59,6 +68,7 @@ export function epochStart(snap: StateReader): { n: number; started_at: string |
   return { n: e?.n ?? 0, started_at: e?.started_at ?? cfg?.created_at ?? null };
 }
 
+/** Due when the epoch is older than the interval, or has more commits than maxCommits (the epoch's history is the branch's: its root has no parent). */
 export function compactDue(store: GitStore, now: Date): boolean {
   const tip = store.tip();
   if (!tip) return false;
@@ -67,8 +77,23 @@ export function compactDue(store: GitStore, now: Date): boolean {
   if (!p.enabled) return false;
   const { started_at } = epochStart(snap);
   const t = started_at ? Date.parse(started_at) : NaN;
-  return Number.isFinite(t) && now.getTime() - t >= p.intervalMs;
+  if (Number.isFinite(t) && now.getTime() - t >= p.intervalMs) return true;
+  return p.maxCommits > 0 && epochCommits(store, tip, p.maxCommits) > p.maxCommits;
 }
+
+/** Commits on `tip`'s first-parent line, counted up to `max` + 1 (in-process: no git start). */
+export function epochCommits(store: GitStore, tip: string, max: number): number {
+  let n = 0;
+  for (let at: string | undefined = tip; at && n <= max; n++) at = store.readCommit(at).parents[0];
+  return n;
+}
+
+/**
+ * How often an op looks at the epoch's length: about 64 times per maxCommits
+ * ops, by chance, so a busy branch is compacted soon after it passes the
+ * mark while an op almost never pays for the look (one detached process).
+ */
+const sizeCheckChance = (maxCommits: number) => (maxCommits > 0 ? Math.min(1, 64 / maxCommits) : 0);
 
 const LOCK_MAX_AGE_MS = 30 * 60_000;
 
@@ -143,7 +168,9 @@ export function maybeCompact(store: GitStore, commit: string, now: Date): number
     if (!p.enabled) return null;
     const { started_at } = epochStart(snap);
     const t = started_at ? Date.parse(started_at) : NaN;
-    if (!Number.isFinite(t) || now.getTime() - t < p.intervalMs) return null;
+    const old = Number.isFinite(t) && now.getTime() - t >= p.intervalMs;
+    // Not old: now and then the detached child counts the epoch's commits (compactDue) and compacts a long one.
+    if (!old && !(Math.random() < sizeCheckChance(p.maxCommits))) return null;
     const file = compactLockPath(store.paths.commonDir);
     // At most one start a minute from one process (a long-running server, a bench with an injected clock).
     const tried = lastStart.get(store.paths.commonDir);

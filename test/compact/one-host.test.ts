@@ -163,6 +163,25 @@ describe('automatic compaction', () => {
     expect(git(repo, 'log', '-1', '--format=%B', 'orc')).toMatch(/^Orc-Epoch: 1$/m);
   });
 
+  it('compacts a young epoch once it has more commits than orc.compactMaxCommits', async () => {
+    const repo = tmpRepo();
+    git(repo, 'config', 'orc.compactMaxCommits', '12');
+    expect(orc(repo, ['ws', 'create', 'W']).code).toBe(0);
+    for (let i = 0; i < 6; i++) expect(orc(repo, ['t', 'add', 'W', `task ${i}`]).code).toBe(0);
+    // Under the mark (and a day old at most): a look at the epoch's length compacts nothing.
+    expect(JSON.parse(orc(repo, ['compact', '--auto', '--json']).stdout)).toMatchObject({ compacted: false, reason: 'not due' });
+    for (let i = 6; i < 14; i++) expect(orc(repo, ['t', 'add', 'W', `task ${i}`]).code).toBe(0);
+    let archived = '';
+    for (let i = 0; i < 200 && !archived; i++) {
+      await sleep(100);
+      archived = git(repo, 'for-each-ref', '--format=%(refname)', 'refs/orc/archive/');
+    }
+    expect(archived).toBe('refs/orc/archive/1');
+    // Nothing was old enough to archive: every task is still live, the history restarted.
+    expect((JSON.parse(orc(repo, ['t', 'list', 'W', '--json']).stdout) as unknown[]).length).toBe(14);
+    expect(Number(git(repo, 'rev-list', '--count', 'orc'))).toBeLessThan(12);
+  });
+
   it('does nothing when orc.compaction is off, or before the interval', async () => {
     const repo = await oldRepo();
     git(repo, 'config', 'orc.compaction', 'false');
