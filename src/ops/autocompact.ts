@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { DAY_MS, epochOf } from '../model/compact.js';
 import { readConfigFile, type StateReader } from '../model/state.js';
 import { isTrue, last, loadConfig } from '../store/config.js';
+import { processAlive } from '../store/process.js';
 import type { GitStore } from '../store/gitstore.js';
 import type { RepoPaths } from '../store/repo.js';
 
@@ -99,14 +100,6 @@ const LOCK_MAX_AGE_MS = 30 * 60_000;
 
 export const compactLockPath = (commonDir: string) => path.join(commonDir, 'orc', 'compact.lock');
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function lockHeld(file: string): boolean {
   try {
@@ -114,7 +107,7 @@ function lockHeld(file: string): boolean {
     if (Date.now() - st.mtimeMs > LOCK_MAX_AGE_MS) return false;
     const m = /^(\d+) (\S+)/.exec(fs.readFileSync(file, 'utf8'));
     if (!m) return Date.now() - st.mtimeMs < 10_000;
-    return m[2] !== os.hostname() || alive(Number(m[1]));
+    return m[2] !== os.hostname() || processAlive(Number(m[1]));
   } catch {
     return false;
   }

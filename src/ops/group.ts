@@ -1,4 +1,5 @@
 import { crypto, fs, os, path } from '../node.js';
+import { processAlive } from '../store/process.js';
 
 /**
  * The host's queue of exclusive ops (group commit), in <commonDir>/orc/group/:
@@ -50,20 +51,6 @@ const LOCK_MAX_AGE_MS = 5 * 60_000;
 
 let seq = 0;
 
-export function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
-}
 
 export class HostQueue {
   readonly dir: string;
@@ -108,7 +95,7 @@ export class HostQueue {
       const m = /^(\d+) (\S+) (\S+)/.exec(fs.readFileSync(this.lockFile, 'utf8'));
       if (!m) return Date.now() - mtime < 10_000 ? { pid: 0, token: '', mtime } : null; // being written
       if (m[2] !== os.hostname()) return { pid: Number(m[1]), token: m[3]!, mtime }; // a shared disk: trust it
-      if (Date.now() - mtime > LOCK_MAX_AGE_MS || !alive(Number(m[1]))) return null;
+      if (Date.now() - mtime > LOCK_MAX_AGE_MS || !processAlive(Number(m[1]))) return null;
       return { pid: Number(m[1]), token: m[3]!, mtime };
     } catch {
       return null;
@@ -144,7 +131,7 @@ export class HostQueue {
         continue;
       }
       const m = /^(\d+)/.exec(fs.readFileSync(aside, 'utf8'));
-      if (m && Number(m[1]) !== process.pid && alive(Number(m[1])) && Date.now() - fs.statSync(aside).mtimeMs < LOCK_MAX_AGE_MS) {
+      if (m && Number(m[1]) !== process.pid && processAlive(Number(m[1])) && Date.now() - fs.statSync(aside).mtimeMs < LOCK_MAX_AGE_MS) {
         // A live leader took it in between: give it back (unless yet another took the place).
         try {
           fs.linkSync(aside, this.lockFile);
@@ -204,7 +191,7 @@ export class HostQueue {
       if (done.has(id) || skip.has(id)) continue;
       const r = this.readJson<Request>(path.join(this.dir, n));
       if (!r) continue;
-      if (!alive(r.pid)) {
+      if (!processAlive(r.pid)) {
         fs.rmSync(path.join(this.dir, n), { force: true });
         continue;
       }

@@ -15,6 +15,7 @@ import type { Lock, Task } from '../model/types.js';
 import { checkName, checkResource } from '../model/validate.js';
 import { fetchBranch } from '../store/gitcli.js';
 import { GitStore } from '../store/gitstore.js';
+import { processAlive } from '../store/process.js';
 import type { Orc } from './orc.js';
 import { TipWatcher, type CommitMessage } from './tipwatch.js';
 
@@ -224,14 +225,6 @@ function tickets(dir: string): Ticket[] {
   return out.sort((a, b) => a.seq - b.seq);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Takes the next ticket: one more than the highest, created with O_EXCL so two waiters never share a number. */
 export function takeTicket(dir: string): Ticket {
@@ -254,7 +247,7 @@ function atHead(dir: string, mine: Ticket): boolean {
   for (const t of tickets(dir)) {
     if (t.seq >= mine.seq) return true;
     if (t.pid === process.pid) continue;
-    if (alive(t.pid)) return false;
+    if (processAlive(t.pid)) return false;
     fs.rmSync(t.file, { force: true });
   }
   return true;

@@ -1,5 +1,6 @@
 import { childProcess, fs, os, path } from '../node.js';
 import { isTrue, last, loadConfig } from './config.js';
+import { processAlive } from './process.js';
 import type { RepoPaths } from './repo.js';
 
 /**
@@ -117,27 +118,13 @@ export function storageInfo(objectsDir: string): StorageInfo {
   return { loose_objects: loose, packs, pack_bytes: bytes };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A repack this process started and has not reaped yet (a busy event loop) is a zombie: done.
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
-}
 
 /** True while a `git gc` is running, judged as git judges its gc.pid. */
 export function gcRunning(commonDir: string, now = Date.now()): boolean {
   const f = readPidFile(path.join(commonDir, 'gc.pid'));
   if (!f || now - f.mtime > GC_PID_MAX_AGE_MS) return false;
   if (!f.pid) return true;
-  return f.host !== os.hostname() || alive(f.pid);
+  return f.host !== os.hostname() || processAlive(f.pid);
 }
 
 /** A lock file holding "<pid> <host>" (as git's gc.pid): its time, and its pid and host when readable. */
@@ -161,7 +148,7 @@ function lockHeld(file: string, now: number): boolean {
   if (!f || now - f.mtime > LOCK_MAX_AGE_MS) return false;
   // Being written right now by the process that took it.
   if (!f.pid) return now - f.mtime < 10_000;
-  return f.host !== os.hostname() || alive(f.pid);
+  return f.host !== os.hostname() || processAlive(f.pid);
 }
 
 /** Takes the pack lock: true if this process now holds it. A stale lock is replaced. */
