@@ -136,7 +136,8 @@ async function buildBig() {
   git(repo, 'fsck', '--connectivity-only', '--no-progress');
   const ok = st.summary.tasks.total === total && events.length === CFG.bigEvents && gitFiles === b.files && JSON.stringify(st.summary.tasks) === JSON.stringify(b.counts);
   if (!ok) throw new Error(`big branch verification failed: status ${JSON.stringify(st.summary.tasks)}, events ${events.length}, files ${gitFiles}/${b.files}`);
-  const pendingW = b.tasksByWs.get('W').filter((x) => x.status === 'pending').map((x) => x.id);
+  // Claimable by a1 whatever runs: no resources (a pending task's resources may overlap a running one's, and the claim would be refused).
+  const pendingW = b.tasksByWs.get('W').filter((x) => x.status === 'pending' && !(x.resources ?? []).length).map((x) => x.id);
   results.big_branch = {
     build_ms: round(buildMs, 1),
     commit: b.commit,
