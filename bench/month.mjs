@@ -210,7 +210,9 @@ export async function monthBench({ tmp, progress, ops = 50_000, hbMinutes = 10, 
     t = start + done * step;
     if (t >= nextBurst) {
       // hbMinutes of this day's heartbeats: every agent once a minute.
-      const before = Number(git(repo, 'rev-list', '--count', 'orc'));
+      // The tip before the burst: commits made since whose subject is a heartbeat's (an automatic compaction may restart the
+      // branch meanwhile, so not a difference of counts, which went negative then).
+      const before = git(repo, 'rev-parse', 'orc');
       const saved = t;
       for (let m = 0; m < hbMinutes; m++) {
         for (let k = 0; k < AGENTS; k++) {
@@ -222,7 +224,7 @@ export async function monthBench({ tmp, progress, ops = 50_000, hbMinutes = 10, 
         }
       }
       t = saved;
-      hb.commits += Number(git(repo, 'rev-list', '--count', 'orc')) - before;
+      hb.commits += Number(git(repo, 'rev-list', '--count', '--grep=^heartbeat of ', 'orc', `^${before}`));
       nextBurst += DAY;
     }
     if (compact && t >= nextCompact) {
