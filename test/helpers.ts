@@ -43,14 +43,14 @@ export function tmpDir(prefix = 'orc-test-'): string {
 /**
  * Removes the folders made. A detached child orc started (a repack, an
  * automatic compaction's look at the epoch) may still be writing into one:
- * removal is retried for a while, and a folder still busy after that is left
+ * removal is retried briefly (0.5 s), and a folder still busy after that is left
  * in the temp dir with a warning rather than failing the tests that used it.
  */
 export function cleanup(): void {
   while (made.length) {
     const dir = made.pop()!;
     try {
-      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 50, retryDelay: 200 });
+      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     } catch (e) {
       process.stderr.write(`cleanup: left ${dir} (${(e as Error).message})\n`);
     }
