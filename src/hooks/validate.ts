@@ -231,8 +231,8 @@ export function diffTrees(o: HookObjects, a: string | null, b: string | null, pr
   return out;
 }
 
-/** An event segment, in the layout orc writes (events/<yyyy-mm>/<dd>/…) or the first one (events/<yyyy>/<mm>/<dd>/…), which older orcs still push. */
-const SEGMENT_PATH = /^events\/(?:\d{4}-\d{2}|\d{4}\/\d{2})\/\d{2}\/([0-9a-z]+)-(\d+)\.jsonl$/;
+/** An event segment, in the layout orc writes (events/<yyyy-mm-dd>/…) or an earlier one (events/<yyyy-mm>/<dd>/…, events/<yyyy>/<mm>/<dd>/…), which older orcs still push. */
+const SEGMENT_PATH = /^events\/(?:\d{4}-\d{2}-\d{2}|\d{4}-\d{2}\/\d{2}|\d{4}\/\d{2}\/\d{2})\/([0-9a-z]+)-(\d+)\.jsonl$/;
 
 /**
  * The state format, checked on the paths a commit changed (so the cost is
@@ -302,7 +302,7 @@ export function checkLayout(s: StateReader, changed: TreeDiff): string[] {
       }
     } else if (parts[0] === 'events') {
       if (!SEGMENT_PATH.test(path)) {
-        problems.push(`${path} is not an event segment (events/<yyyy-mm>/<dd>/<writer>-<n>.jsonl)`);
+        problems.push(`${path} is not an event segment (events/<yyyy-mm-dd>/<writer>-<n>.jsonl)`);
         continue;
       }
       const lines = (s.read(path) ?? Buffer.alloc(0)).toString('utf8').split('\n');
@@ -412,9 +412,9 @@ function decideRecorded(base: StateReader, rec: RecordedOp, own: StateReader, ow
     const m = segs.length === 1 ? SEGMENT_PATH.exec(segs[0]!) : null;
     if (!m) return `records op ${rec.op}, which appends one event line, but it changes ${segs.length} event segments`;
     const event = { ts: now.toISOString(), agent: who, ...decision.event } as OrcEvent;
-    // An older orc appends in the first layout: decided again in the layout the commit uses.
-    const legacy = segs[0]!.startsWith(`${L.legacyEventDayDir(event.ts)}/`);
-    const want = appendEvent(base, event, m[1]!, legacy ? L.legacyEventDayDir(event.ts) : L.eventDayDir(event.ts));
+    // An older orc appends in an earlier layout: decided again in the layout the commit uses.
+    const dir = L.eventDayDirs(event.ts).find((d) => segs[0]!.startsWith(`${d}/`)) ?? L.eventDayDir(event.ts);
+    const want = appendEvent(base, event, m[1]!, dir);
     changes.set(want.path, want.content);
     segment = want.path;
   }

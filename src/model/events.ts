@@ -56,6 +56,7 @@ export interface EventQuery {
 
 const YEAR = /^\d{4}$/;
 const MONTH = /^\d{4}-\d{2}$/;
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const TWO = /^\d{2}$/;
 
 function subDirs(s: StateReader, dir: string, re: RegExp): string[] {
@@ -66,9 +67,10 @@ function subDirs(s: StateReader, dir: string, re: RegExp): string[] {
 }
 
 /**
- * Every day of the log, oldest first, with its folders: `events/<yyyy-mm>/<dd>`
- * and the first layout's `events/<yyyy>/<mm>/<dd>` (a branch written by orcs of
- * both versions may hold the same day in both). Lists trees only, no segment.
+ * Every day of the log, oldest first, with its folders: `events/<yyyy-mm-dd>`,
+ * the second layout's `events/<yyyy-mm>/<dd>` and the first's
+ * `events/<yyyy>/<mm>/<dd>` (a branch written by orcs of several versions may
+ * hold the same day in more than one). Lists trees only, no segment.
  */
 export function eventDays(s: StateReader): { day: string; dirs: string[] }[] {
   const days = new Map<string, string[]>();
@@ -79,7 +81,9 @@ export function eventDays(s: StateReader): { day: string; dirs: string[] }[] {
   };
   for (const top of s.list('events')) {
     if (!top.dir) continue;
-    if (MONTH.test(top.name)) {
+    if (DAY.test(top.name)) {
+      add(top.name, `events/${top.name}`);
+    } else if (MONTH.test(top.name)) {
       for (const d of subDirs(s, `events/${top.name}`, TWO)) add(`${top.name}-${d}`, `events/${top.name}/${d}`);
     } else if (YEAR.test(top.name)) {
       for (const m of subDirs(s, `events/${top.name}`, TWO)) {

@@ -44,13 +44,20 @@ export const lockFile = (resource: string) => `locks/${lockFileName(resource)}`;
 export const knowledgeFile = (topic: string) => `knowledge/${topic}.md`;
 
 /**
- * The folder of an event's day: `events/<yyyy-mm>/<dd>`. Every op rewrites
- * the trees along this path; one level less than the first layout's
- * `events/<yyyy>/<mm>/<dd>` (still read, see legacyEventDayDir) saves a tree
- * (~40 bytes packed) per op, and no tree grows past a month's days or a
- * year's months.
+ * The folder of an event's day: `events/<yyyy-mm-dd>`. Every op rewrites the
+ * trees along this path, so each level costs a tree (~35 bytes packed) per
+ * op: this is one level less than the second layout's `events/<yyyy-mm>/<dd>`
+ * and two less than the first's `events/<yyyy>/<mm>/<dd>` (both still read,
+ * see monthEventDayDir and legacyEventDayDir). events/ gains one entry a day:
+ * with the default compaction it holds about three weeks of days, without it
+ * a year's days are a 14 KB tree, which packs as a small delta per op.
  */
 export function eventDayDir(ts: string): string {
+  return `events/${ts.slice(0, 10)}`;
+}
+
+/** The second layout's day folder, `events/<yyyy-mm>/<dd>`: read forever, written by orcs of late 2026. */
+export function monthEventDayDir(ts: string): string {
   return `events/${ts.slice(0, 7)}/${ts.slice(8, 10)}`;
 }
 
@@ -59,12 +66,17 @@ export function legacyEventDayDir(ts: string): string {
   return `events/${ts.slice(0, 4)}/${ts.slice(5, 7)}/${ts.slice(8, 10)}`;
 }
 
+/** The day folders an event of `ts` may sit in, the layout orc writes first. */
+export function eventDayDirs(ts: string): string[] {
+  return [eventDayDir(ts), monthEventDayDir(ts), legacyEventDayDir(ts)];
+}
+
 /**
- * The day (yyyy-mm-dd) of a path at or below a day folder of either layout
- * (`events/<yyyy-mm>/<dd>` or the first `events/<yyyy>/<mm>/<dd>`), else null.
+ * The day (yyyy-mm-dd) of a path at or below a day folder of any layout
+ * (`events/<yyyy-mm-dd>`, `events/<yyyy-mm>/<dd>`, `events/<yyyy>/<mm>/<dd>`), else null.
  */
 export function eventDayOfPath(p: string): string | null {
-  const m = /^events\/(\d{4})(?:-|\/)(\d{2})\/(\d{2})(?:\/|$)/.exec(p);
+  const m = /^events\/(\d{4})-(\d{2})-(\d{2})(?:\/|$)/.exec(p) ?? /^events\/(\d{4})(?:-|\/)(\d{2})\/(\d{2})(?:\/|$)/.exec(p);
   return m ? `${m[1]}-${m[2]}-${m[3]}` : null;
 }
 

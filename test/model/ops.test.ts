@@ -160,13 +160,13 @@ describe('event log', () => {
       const { path, content } = appendEvent(s, { ts, agent: i % 2 ? 'odd' : 'even', action: i % 3 ? 'x' : 'y', i }, 'w1');
       s.files.set(path, content);
     }
-    expect(s.list('events/2026-01/01').map((e) => e.name).sort()).toEqual(['w1-00001.jsonl', 'w1-00002.jsonl']);
+    expect(s.list('events/2026-01-01').map((e) => e.name).sort()).toEqual(['w1-00001.jsonl', 'w1-00002.jsonl']);
     const last3 = queryEvents(s, { last: 3 });
     expect(last3.map((e) => e.i)).toEqual([total - 3, total - 2, total - 1]);
     expect(queryEvents(s, { agent: 'odd', action: 'y', last: 2 }).every((e) => e.agent === 'odd' && e.action === 'y')).toBe(true);
     expect(queryEvents(s, { since: new Date(T0 + (total - 5) * 1000).toISOString() })).toHaveLength(5);
     // Another writer (another clone) appends to its own file, so git merges of two hosts never conflict.
     const other = appendEvent(s, { ts: new Date(T0).toISOString(), agent: 'a', action: 'z' }, 'w2');
-    expect(other.path).toBe('events/2026-01/01/w2-00001.jsonl');
+    expect(other.path).toBe('events/2026-01-01/w2-00001.jsonl');
   });
 });

@@ -149,8 +149,12 @@ describe('orc packs its own loose objects', () => {
     orc(repo, ['ws', 'create', 'w']);
     let writing = true;
     let gcs = 0;
+    // The repacks orc started, seen through its pack lock.
+    const repacks = new Set<number>();
     const gcLoop = (async () => {
-      // Bounded: at most 40 gcs, and only while the writers write.
+      // Bounded: at most 40 gcs, and only while the writers write. orc starts
+      // no repack while a gc runs, so between two gcs the loop gives orc up to
+      // 1.5 s to start one: the next gc then runs beside it or just after it.
       while (writing && gcs < 40) {
         await new Promise<void>((res) => {
           const p = spawn('git', ['gc', '--quiet'], { cwd: repo, env: testEnv(), stdio: 'ignore' });
@@ -158,11 +162,18 @@ describe('orc packs its own loose objects', () => {
           p.on('error', () => res());
         });
         gcs++;
+        const before = lockPid(repo);
+        for (let i = 0; i < 30 && writing; i++) {
+          const pid = lockPid(repo);
+          if (pid !== null && pid !== before) {
+            repacks.add(pid);
+            break;
+          }
+          await sleep(50);
+        }
       }
     })();
     const per = 12;
-    // The repacks orc started, seen through its pack lock.
-    const repacks = new Set<number>();
     const writers = Array.from({ length: 4 }, async (_, w) => {
       let ok = 0;
       for (let i = 0; i < per; i++) {

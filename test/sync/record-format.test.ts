@@ -146,15 +146,15 @@ describe('Orc-Op trailer formats', () => {
     expect(orcOk(b, env, 'kb', 'read', 'offline-1')).toContain('first');
   });
 
-  it('the hook accepts an older orc’s commit appending its event in the first layout, and refuses one in the wrong day', () => {
+  it('the hook accepts an older orc’s commit appending its event in either earlier layout, and refuses one in the wrong day', () => {
     const rogue = clone('old-layout');
     orcOk(rogue, env, 'kb', 'write', 'old-layout', 'from an older orc', '--agent', 'agent-5');
     const c = git(rogue, 'rev-parse', 'orc');
     const parent = git(rogue, 'rev-parse', 'orc~1');
     const seg = git(rogue, 'diff-tree', '-r', '--name-only', '--no-commit-id', parent, c).split('\n').find((p) => p.startsWith('events/'))!;
-    expect(seg).toMatch(/^events\/\d{4}-\d{2}\/\d{2}\/[0-9a-z]+-\d+\.jsonl$/); // orc writes the new layout
+    expect(seg).toMatch(/^events\/\d{4}-\d{2}-\d{2}\/[0-9a-z]+-\d+\.jsonl$/); // orc writes the flat layout
     const newLine = git(rogue, 'show', `${c}:${seg}`).split('\n').filter(Boolean).pop()!;
-    const [, ym, dd, file] = /^events\/(\d{4}-\d{2})\/(\d{2})\/([0-9a-z]+)-\d+\.jsonl$/.exec(seg)!;
+    const [, ym, dd, file] = /^events\/(\d{4}-\d{2})-(\d{2})\/([0-9a-z]+)-\d+\.jsonl$/.exec(seg)!;
     const writer = file!;
     /** C's commit with its event line moved to `dir` (an older orc's segment: the writer's first of that day there). */
     const moved = (dir: string): string => {
@@ -183,11 +183,18 @@ describe('Orc-Op trailer formats', () => {
     };
     const wrongDay = moved('events/2020/01/01');
     expectRefused(gitE(rogue, env, 'push', '--porcelain', url, `${wrongDay}:refs/heads/orc`), /remote: orc: .*appends its event to events\/2020\/01\/01\//);
+    // Each earlier layout is accepted: the second (events/<yyyy-mm>/<dd>) ...
+    const month = moved(`events/${ym!}/${dd}`);
     const legacy = moved(`events/${ym!.slice(0, 4)}/${ym!.slice(5)}/${dd}`);
+    const second = gitE(rogue, env, 'push', '--porcelain', url, `${month}:refs/heads/orc`);
+    expect(second.stderr).not.toMatch(/declined/);
+    expect(second.code).toBe(0);
+    // ... and the first (events/<yyyy>/<mm>/<dd>), pushed onto the same parent again (the bare's ref set back by hand).
+    git(bare, 'update-ref', 'refs/heads/orc', parent);
     const r = gitE(rogue, env, 'push', '--porcelain', url, `${legacy}:refs/heads/orc`);
     expect(r.stderr).not.toMatch(/declined/);
     expect(r.code).toBe(0);
-    // Both layouts are read: the event is there, by the agent, beside the new layout's.
+    // All layouts are read: the event is there, by the agent, beside the flat layout's.
     orcOk(host, env, 'sync');
     const events = JSON.parse(orcOk(host, env, 'events', '--json', '--last', '3')) as Array<{ agent: string; action: string }>;
     expect(events.some((ev) => ev.agent === 'agent-5' && ev.action === 'knowledge_written')).toBe(true);
