@@ -74,7 +74,7 @@ export function compactChanges(s: StateReader, input: CompactInput, at: string):
     }
   }
   const day = cutoffDay(input.cutoff);
-  // Both layouts of day folders (events/<yyyy-mm>/<dd> and the first events/<yyyy>/<mm>/<dd>).
+  // Every layout of day folders (events/<yyyy-mm-dd>, and the earlier events/<yyyy-mm>/<dd> and events/<yyyy>/<mm>/<dd>).
   for (const { day: d, dirs: held } of eventDays(s)) {
     if (d >= day) continue;
     for (const dir of held) for (const e of s.list(dir)) if (!e.dir) changes.set(`${dir}/${e.name}`, null);

@@ -143,7 +143,7 @@ describe('library: open()', () => {
     expect(git(repo, 'log', '-1', '--format=%an %at', 'orc')).toBe(`env-agent ${Math.floor(fixed.getTime() / 1000)}`);
     const [ev] = await lib.getEvents({ last: 1 });
     expect(ev).toMatchObject({ ts: fixed.toISOString(), agent: 'env-agent', action: 'workstream_created' });
-    expect(git(repo, 'ls-tree', '-r', '--name-only', 'orc', 'events/')).toMatch(/^events\/2030-01\/02\/[^/]+\.jsonl$/);
+    expect(git(repo, 'ls-tree', '-r', '--name-only', 'orc', 'events/')).toMatch(/^events\/2030-01-02\/[^/]+\.jsonl$/);
   });
 
   it('many concurrent claims of one task through the library: exactly one wins', async () => {
