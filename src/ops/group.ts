@@ -8,7 +8,7 @@ import { processAlive } from '../store/process.js';
  *   <id>.req         a waiting op {id, pid, at, op, actor, input, record}
  *   <id>.done        its outcome, written once (link, never overwritten)
  *   inflight.json    the batch being pushed: {base, tip, ids}, written before the push
- *   state.json       what the last leader learned: {tip, at, lastWin, pushMs, missAt}
+ *   state.json       what the last leader learned: {tip, at, lastWin, pushMs, fetchMs, missAt}
  *
  * No daemon: whichever waiting process takes the lock serves everyone's
  * requests until the queue is empty, then lets go. A leader killed at any
@@ -42,6 +42,8 @@ export interface HostState {
   at: number;
   lastWin: number;
   pushMs: number;
+  /** A fetch's time (with what a sync does beside it), as a moving average; absent in state files of older orcs. */
+  fetchMs?: number;
   /** When a push on a guessed (unfetched) tip was last rejected. */
   missAt: number;
 }
@@ -243,7 +245,7 @@ export class HostQueue {
   }
 
   readState(): HostState {
-    return this.readJson<HostState>(path.join(this.dir, 'state.json')) ?? { tip: null, at: 0, lastWin: 0, pushMs: 50, missAt: 0 };
+    return this.readJson<HostState>(path.join(this.dir, 'state.json')) ?? { tip: null, at: 0, lastWin: 0, pushMs: 50, fetchMs: 50, missAt: 0 };
   }
 
   writeState(s: HostState): void {

@@ -67,6 +67,20 @@ const MISS_HOLD_MS = 2000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * How long a host that won a push at `lastWin` holds its next one back. A
+ * loser learns it lost only when the server refuses its ref update, a whole
+ * push after the winner's began, while the winner is already on its next
+ * batch: left alone, the host that won last wins every race. So the next push
+ * waits until a fetch and half to twice a push's time (`rand` places it) have
+ * passed since that win: the time a loser needs to fetch and push. Measured from the win,
+ * not from now: an op that comes later than that (one agent working alone, a
+ * CLI process started after the last one exited) has nothing to wait for.
+ */
+export function giveWayMs(lastWin: number, pushMs: number, fetchMs: number, now: number, rand: number): number {
+  return Math.max(0, lastWin + fetchMs + (0.5 + 1.5 * rand) * pushMs - now);
+}
+
 /** How long an exclusive op keeps trying when other hosts keep winning. */
 const DEADLINE_MS = 120_000;
 
@@ -329,7 +343,9 @@ export class Sync {
     let base: string | null;
     let guessed = false;
     const fetchBase = async (): Promise<string | null> => {
+      const t0 = Date.now();
       const tip = (await this.sync()).remote_tip;
+      st.fetchMs = 0.7 * (st.fetchMs ?? 50) + 0.3 * Math.min(2000, Date.now() - t0);
       st.tip = tip;
       st.at = Date.now();
       const orphan = this.orphan;
@@ -377,11 +393,11 @@ export class Sync {
         this.queue.writeState(st);
         return outcomes;
       }
-      // A loser learns it lost only when the server refuses its ref update, a whole push after the
-      // winner's began, while the winner is already on its next batch: left alone, the host that won
-      // last wins every race. So a host that won a moment ago gives way for half to twice a push's
-      // time (at random), and one that just lost pushes at once.
-      if (attempt === 1 && Date.now() - st.lastWin < 1000) await sleep((0.5 + 1.5 * Math.random()) * st.pushMs);
+      // A host that won a moment ago gives way (giveWayMs); one that just lost pushes at once.
+      if (attempt === 1) {
+        const wait = giveWayMs(st.lastWin, st.pushMs, st.fetchMs ?? 50, Date.now(), Math.random());
+        if (wait > 0) await sleep(wait);
+      }
       if (!this.queue.stillLeading()) return 'lost';
       this.queue.writeInflight({ base, tip: tip!, ids, outcomes: Object.fromEntries(todo.filter((e) => e.id && outcomes.has(e)).map((e) => [e.id!, outcomes.get(e)!])) });
       const t0 = Date.now();

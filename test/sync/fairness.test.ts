@@ -8,6 +8,10 @@
  *
  * Tolerated: any split in which every host claims at least 3 (a fair share
  * is ~10); not tolerated: a host starved while the others take the rest.
+ * This is the give-way rule's test: with giveWayMs made to return 0, one host
+ * took all 40 tasks (0 pushes rejected) and the other three none, in each of
+ * 4 runs; with the rule measured from the win but without a fetch's time in
+ * it, a host got 0 or 2 in 2 of 3 runs.
  */
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
