@@ -71,14 +71,16 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * How long a host that won a push at `lastWin` holds its next one back. A
  * loser learns it lost only when the server refuses its ref update, a whole
  * push after the winner's began, while the winner is already on its next
- * batch: left alone, the host that won last wins every race. So the next push
- * waits until a fetch and half to twice a push's time (`rand` places it) have
- * passed since that win: the time a loser needs to fetch and push. Measured from the win,
- * not from now: an op that comes later than that (one agent working alone, a
- * CLI process started after the last one exited) has nothing to wait for.
+ * batch: left alone, the host that won last wins every race. So a host that
+ * won a moment ago gives way for half to twice a push's time (`rand` places
+ * it), and one that just lost pushes at once. "A moment" is the time in
+ * which a loser starts its next push: its refusal comes at most a push after
+ * the win, then it fetches. An op that comes later than that (one agent
+ * working alone, a CLI process started after the last one exited) finds the
+ * losers' pushes already under way and does not wait.
  */
 export function giveWayMs(lastWin: number, pushMs: number, fetchMs: number, now: number, rand: number): number {
-  return Math.max(0, lastWin + fetchMs + (0.5 + 1.5 * rand) * pushMs - now);
+  return now - lastWin < fetchMs + pushMs ? (0.5 + 1.5 * rand) * pushMs : 0;
 }
 
 /** How long an exclusive op keeps trying when other hosts keep winning. */

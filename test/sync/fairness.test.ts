@@ -10,8 +10,9 @@
  * is ~10); not tolerated: a host starved while the others take the rest.
  * This is the give-way rule's test: with giveWayMs made to return 0, one host
  * took all 40 tasks (0 pushes rejected) and the other three none, in each of
- * 4 runs; with the rule measured from the win but without a fetch's time in
- * it, a host got 0 or 2 in 2 of 3 runs.
+ * 4 runs; with the wait counted from the win instead of from the next push
+ * (which takes the time the winner spent deciding off it), a host got 0 or 2
+ * in 2 of 3 runs.
  */
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
