@@ -8,7 +8,7 @@ import { processAlive } from '../store/process.js';
  *   <id>.req         a waiting op {id, pid, at, op, actor, input, record}
  *   <id>.done        its outcome, written once (link, never overwritten)
  *   inflight.json    the batch being pushed: {base, tip, ids}, written before the push
- *   state.json       what the last leader learned: {tip, at, lastWin, pushMs, fetchMs, missAt}
+ *   state.json       what the last leader learned: {tip, at, lastWin, pushMs, fetchMs, lostAt, missAt}
  *
  * No daemon: whichever waiting process takes the lock serves everyone's
  * requests until the queue is empty, then lets go. A leader killed at any
@@ -44,6 +44,8 @@ export interface HostState {
   pushMs: number;
   /** A fetch's time (with what a sync does beside it), as a moving average; absent in state files of older orcs. */
   fetchMs?: number;
+  /** When a push of this host was last refused (it is racing other hosts). */
+  lostAt?: number;
   /** When a push on a guessed (unfetched) tip was last rejected. */
   missAt: number;
 }

@@ -79,9 +79,15 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * working alone, a CLI process started after the last one exited) finds the
  * losers' pushes already under way and does not wait.
  */
-export function giveWayMs(lastWin: number, pushMs: number, fetchMs: number, now: number, rand: number): number {
-  return now - lastWin < fetchMs + pushMs ? (0.5 + 1.5 * rand) * pushMs : 0;
+export function giveWayMs(lastWin: number, pushMs: number, fetchMs: number, now: number, rand: number, lostAt = 0): number {
+  // A host that lost a push lately is in a race: under load a loser takes longer than its
+  // averages say, so a second counts as a moment there.
+  const moment = now - lostAt < CONTENDED_MS ? Math.max(1000, fetchMs + pushMs) : fetchMs + pushMs;
+  return now - lastWin < moment ? (0.5 + 1.5 * rand) * pushMs : 0;
 }
+
+/** A host whose push was refused this recently is racing others. */
+const CONTENDED_MS = 5000;
 
 /** How long an exclusive op keeps trying when other hosts keep winning. */
 const DEADLINE_MS = 120_000;
@@ -397,7 +403,7 @@ export class Sync {
       }
       // A host that won a moment ago gives way (giveWayMs); one that just lost pushes at once.
       if (attempt === 1) {
-        const wait = giveWayMs(st.lastWin, st.pushMs, st.fetchMs ?? 50, Date.now(), Math.random());
+        const wait = giveWayMs(st.lastWin, st.pushMs, st.fetchMs ?? 50, Date.now(), Math.random(), st.lostAt ?? 0);
         if (wait > 0) await sleep(wait);
       }
       if (!this.queue.stillLeading()) return 'lost';
@@ -417,6 +423,7 @@ export class Sync {
         if (pushed === 'rejected') {
           base = now;
           this.engine.stats.retries++;
+          st.lostAt = Date.now();
           guessed = false;
           continue;
         }
@@ -433,6 +440,7 @@ export class Sync {
         return outcomes;
       }
       this.engine.stats.retries++;
+      st.lostAt = Date.now();
       if (guessed) st.missAt = Date.now();
       guessed = false;
       if (Date.now() - started > DEADLINE_MS) {

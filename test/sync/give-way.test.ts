@@ -27,4 +27,13 @@ describe('giveWayMs', () => {
     // A host that never won does not wait either.
     expect(giveWayMs(0, push, fetch, win, 0.3)).toBe(0);
   });
+
+  it('a host that lost a push lately is racing: a second after its win still counts as a moment', () => {
+    const lost = win - 2000;
+    expect(giveWayMs(win, push, fetch, win + 400, 0, lost)).toBe(0.5 * push);
+    expect(giveWayMs(win, push, fetch, win + 999, 1, lost)).toBe(2 * push);
+    expect(giveWayMs(win, push, fetch, win + 1000, 1, lost)).toBe(0);
+    // A loss long ago is not a race now.
+    expect(giveWayMs(win, push, fetch, win + 400, 0, win - 10_000)).toBe(0);
+  });
 });
