@@ -121,6 +121,7 @@ async function newRepo(tmp, name, packing) {
   const repo = makeRepo(tmp, name);
   git(repo, 'commit', '-q', '--allow-empty', '-m', 'code');
   if (packing) git(repo, 'config', '--unset', 'orc.packing'); // orc's default: packing on
+  git(repo, 'config', '--unset', 'orc.compaction'); // and orc's default for automatic compaction, as a team has it
   return repo;
 }
 
