@@ -62,6 +62,39 @@ export function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd, env: testEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
 
+/**
+ * Waits (bounded, 60 s) until no upkeep orc started in `repo` in the
+ * background still runs: a detached repack (`orc/pack.lock`) or an automatic
+ * compaction (`orc/compact.lock`), each named by its pid. `git fsck` run
+ * while a repack deletes the loose objects it packed reports them as
+ * unreadable; call this before it.
+ */
+export function waitMaintenance(repo: string): void {
+  const common = path.resolve(repo, git(repo, 'rev-parse', '--git-common-dir'));
+  const deadline = Date.now() + 60_000;
+  for (const name of ['pack.lock', 'compact.lock']) {
+    const file = path.join(common, 'orc', name);
+    while (Date.now() < deadline) {
+      let pid: number;
+      try {
+        pid = Number(/^(\d+)/.exec(fs.readFileSync(file, 'utf8'))?.[1] ?? 0);
+        // A lock without a pid is being written right now, or was left by a process killed taking it.
+        if (!pid && Date.now() - fs.statSync(file).mtimeMs > 10_000) break;
+      } catch {
+        break; // no lock: nothing runs
+      }
+      if (pid) {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          break; // its process is gone
+        }
+      }
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+  }
+}
+
 /** A new repo on branch main with one empty commit. */
 export function tmpRepo(): string {
   const d = tmpDir('orc-repo-');

@@ -6,7 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ORC_BIN, git, testEnv, type RunResult } from './helpers.js';
+import { ORC_BIN, git, testEnv, waitMaintenance, type RunResult } from './helpers.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -123,6 +123,7 @@ export function changedFiles(repo: string, ref = 'orc'): [string, string][] {
 
 /** Runs `git fsck --strict` and returns its exit code and all output. */
 export function fsck(repo: string): { code: number; output: string } {
+  waitMaintenance(repo);
   const r = spawnSync('git', ['fsck', '--strict', '--no-progress'], { cwd: repo, env: testEnv(), encoding: 'utf8', maxBuffer: 1 << 28 });
   return { code: r.status ?? -1, output: `${r.stdout}${r.stderr}` };
 }

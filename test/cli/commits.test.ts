@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, fingerprint, git, orc, tmpRepo } from '../helpers.js';
+import { cleanup, fingerprint, git, orc, tmpRepo, waitMaintenance } from '../helpers.js';
 import { commitCount, expectOneCommit, REF, tip } from './util.js';
 
 afterAll(cleanup);
@@ -179,6 +179,7 @@ describe('one op = one commit', () => {
     expect(fs.readFileSync(path.join(dirty, 'tracked.txt'), 'utf8')).toBe('v3 unstaged\n');
     // The state branch never contains the user's files, and git fsck is clean.
     expect(git(dirty, 'ls-tree', '-r', '--name-only', 'orc')).not.toMatch(/tracked\.txt/);
+    waitMaintenance(dirty);
     expect(git(dirty, 'fsck', '--no-dangling')).toBe('');
   });
 

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { open } from '../../src/index.js';
 import { eventDayDir } from '../../src/model/layout.js';
-import { cleanup, git, orc, orcAsync, testEnv, tmpRepo } from '../helpers.js';
+import { cleanup, git, orc, orcAsync, testEnv, tmpRepo, waitMaintenance } from '../helpers.js';
 import { sleep } from '../cli/util.js';
 import { req, serve } from '../server/helpers.js';
 
@@ -95,6 +95,7 @@ describe('orc compact on one host', () => {
     expect(orc(repo, ['status']).stdout).toMatch(/epoch 1/);
     const fsck = orc(repo, ['t', 'list', 'W', '--json']);
     expect(JSON.parse(fsck.stdout).map((t: { id: string }) => t.id).sort()).toEqual(['after1', 'new1', 'pend']);
+    waitMaintenance(repo);
     expect(git(repo, 'fsck', '--no-progress', '--strict')).toBe('');
 
     // The audit log goes on into the archived history.
@@ -134,6 +135,7 @@ describe('orc compact on one host', () => {
     // The compaction was decided on the tip that won: the epoch's root is on the branch, the archive holds what came before it.
     const root = git(repo, 'rev-list', '--max-parents=0', 'orc');
     expect(git(repo, 'log', '-1', '--format=%B', root)).toContain(`Orc-Epoch-Prev: ${git(repo, 'rev-parse', 'refs/orc/archive/1')}`);
+    waitMaintenance(repo);
     expect(git(repo, 'fsck', '--no-progress', '--no-dangling')).toBe('');
   });
 });

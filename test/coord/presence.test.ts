@@ -21,15 +21,31 @@ interface TaskJson {
   assigned_to: string | null;
 }
 
-/** Heartbeats of `agent` from `cwd`, one `orc a heartbeat` process after another, until `until`; the times they recorded. */
+/** What each agent's heartbeat loop has done so far: the times its beats recorded, and the first failure. */
+const beatLog = new Map<string, { times: number[]; failed: string | null }>();
+
+/** Heartbeats of `agent` from `cwd`, one `orc a heartbeat` process after another, until `until`; the times they recorded. A failed beat ends the loop and is reported by `beatsOf`. */
 async function beatUntil(cwd: string, agent: string, until: number): Promise<number[]> {
-  const times: number[] = [];
+  const log = { times: [] as number[], failed: null as string | null };
+  beatLog.set(agent, log);
   for (let i = 0; i < 1000 && Date.now() < until; i++) {
     const r = await runOrc(cwd, ['a', 'heartbeat', agent, '--json']);
-    expect(r.code, `heartbeat ${agent}: ${r.stderr}`).toBe(0);
-    times.push(Date.parse((JSON.parse(r.stdout) as { last_heartbeat: string }).last_heartbeat));
+    if (r.code !== 0) {
+      log.failed = `exit ${r.code}: ${r.stderr.trim()}`;
+      break;
+    }
+    log.times.push(Date.parse((JSON.parse(r.stdout) as { last_heartbeat: string }).last_heartbeat));
   }
-  return times;
+  expect(log.failed, `heartbeat ${agent}`).toBeNull();
+  return log.times;
+}
+
+/** For a failure message: how `agent`'s heartbeats stood (last beat's age, count, failure). */
+function beatsOf(agent: string): string {
+  const log = beatLog.get(agent);
+  if (!log) return `${agent}: no heartbeat loop`;
+  const last = log.times.length ? `${Date.now() - Math.max(...log.times)} ms ago` : 'never';
+  return `${agent}: ${log.times.length} beats, last ${last}${log.failed ? `, failed: ${log.failed}` : ''}`;
 }
 
 /** `t next W AGENT` finds nothing to claim (exit 1, `null`). */
@@ -73,10 +89,16 @@ describe('heartbeats are presence, not history', () => {
     const before = commitCount(h.a);
     const stop = claimedAt + LEASE * 1.6;
     const loops = agents.map((a) => beatUntil(h.a, a, stop));
-    // Past every claim's own lease, while the heartbeats go on: nothing can be taken.
+    // Past every claim's own lease, while the heartbeats go on: nothing can be taken. The thief's
+    // tries run as child processes the test awaits: a synchronous spawn would stall the event loop
+    // that starts the next heartbeats, and on a loaded machine let a lease run out for real.
     await sleepUntil(claimedAt + LEASE + 1500);
-    nothingNext(h.a, 'thief');
-    for (const a of agents) expect(orc(h.a, ['t', 'claim', 'W', `t-${a}`, 'thief']).code, a).toBe(1);
+    const next = await runOrc(h.a, ['t', 'next', 'W', 'thief', '--json']);
+    expect([next.code, next.stdout.trim(), next.stderr]).toEqual([1, 'null', expect.anything()]);
+    for (const a of agents) {
+      const tried = await runOrc(h.a, ['t', 'claim', 'W', `t-${a}`, 'thief']);
+      expect(tried.code, `${beatsOf(a)}; ${tried.stderr.trim()}`).toBe(1);
+    }
     const beats = await Promise.all(loops);
     expect(beats.flat().length).toBeGreaterThanOrEqual(16);
     // Not one commit for all those heartbeats, and no heartbeat event.

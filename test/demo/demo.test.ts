@@ -11,7 +11,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Demo } from '../../src/demo/demo.js';
-import { cleanup, fingerprint, git, orc, ORC_BIN, testEnv, tmpDir, tmpRepo } from '../helpers.js';
+import { cleanup, fingerprint, git, orc, ORC_BIN, testEnv, tmpDir, tmpRepo, waitMaintenance } from '../helpers.js';
 
 /** The `--json` ready line: the demo's own description of itself. */
 type Ready = Pick<Demo, 'url' | 'api' | 'port' | 'dir' | 'branch' | 'agents' | 'worktrees'>;
@@ -180,6 +180,7 @@ describe('orc demo', () => {
     expect(r.err().trim().split('\n')).toHaveLength(1);
     expect(fs.existsSync(ready.dir)).toBe(true);
 
+    waitMaintenance(ready.dir);
     const fsck = spawnSync('git', ['fsck', '--no-dangling'], { cwd: ready.dir, env: testEnv(), encoding: 'utf8' });
     expect(fsck.status, fsck.stderr).toBe(0);
     expect(Number(git(ready.dir, 'rev-list', '--count', 'orc'))).toBeGreaterThan(30);

@@ -9,7 +9,7 @@ import * as http from 'node:http';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { open, OrcError, type Orc } from '../../src/index.js';
-import { cleanup, orc, testEnv, tmpRepo } from '../helpers.js';
+import { cleanup, orc, testEnv, tmpRepo, waitMaintenance } from '../helpers.js';
 import { serve, type Served } from '../server/helpers.js';
 import { NAMES, NUMBERS } from './corpus.js';
 
@@ -75,6 +75,7 @@ describe('hostile corpus', () => {
       expect(t.accepted, `${name} accepts something`).toBeGreaterThan(0);
       expect(t.refused, `${name} refuses something`).toBeGreaterThan(0);
     }
+    waitMaintenance(repo);
     const fsck = spawnSync('git', ['fsck', '--strict', '--no-dangling'], { cwd: repo, env: testEnv(), encoding: 'utf8' });
     expect(fsck.status, fsck.stderr + fsck.stdout).toBe(0);
     // And status/lists still read it all.

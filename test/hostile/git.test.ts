@@ -13,7 +13,7 @@ import * as zlib from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { open, OrcError } from '../../src/index.js';
 import { writeTemplate } from '../../src/runner/runner.js';
-import { cleanup, git, orc, orcJson, testEnv, tmpDir, tmpRepo } from '../helpers.js';
+import { cleanup, git, orc, orcJson, testEnv, tmpDir, tmpRepo, waitMaintenance } from '../helpers.js';
 import { commitByHand, expectRefused, tip } from '../cli/util.js';
 import { FSCK_NAMES, WINDOWS_NAMES } from './corpus.js';
 
@@ -64,6 +64,7 @@ describe('names git fsck flags', () => {
     await lib.acquireLock('.github/workflows/*.yml', 'lib');
     await lib.registerAgent('console', 'research assistant');
 
+    waitMaintenance(repo);
     const fsck = spawnSync('git', ['fsck', '--strict', '--no-dangling'], { cwd: repo, env: testEnv(), encoding: 'utf8' });
     expect(fsck.status, fsck.stderr + fsck.stdout).toBe(0);
     const bare = tmpDir('orc-bare-');
