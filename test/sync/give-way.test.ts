@@ -28,10 +28,11 @@ describe('giveWayMs', () => {
     expect(giveWayMs(0, push, fetch, win, 0.3)).toBe(0);
   });
 
-  it('a host that lost a push lately is racing: a second after its win still counts as a moment', () => {
+  it('a host that lost a push lately is racing: it also waits the fetch a loser needs, and a second after its win still counts as a moment', () => {
     const lost = win - 2000;
-    expect(giveWayMs(win, push, fetch, win + 400, 0, lost)).toBe(0.5 * push);
-    expect(giveWayMs(win, push, fetch, win + 999, 1, lost)).toBe(2 * push);
+    expect(giveWayMs(win, push, fetch, win + 5, 0, lost)).toBe(fetch + 0.5 * push);
+    expect(giveWayMs(win, push, fetch, win + 400, 0, lost)).toBe(fetch + 0.5 * push);
+    expect(giveWayMs(win, push, fetch, win + 999, 1, lost)).toBe(fetch + 2 * push);
     expect(giveWayMs(win, push, fetch, win + 1000, 1, lost)).toBe(0);
     // A loss long ago is not a race now.
     expect(giveWayMs(win, push, fetch, win + 400, 0, win - 10_000)).toBe(0);
