@@ -77,13 +77,17 @@ function countDir(dir: string): number {
 
 /**
  * Estimates the loose objects as git's gc --auto does, from a sample of
- * fan-out directories (starting at 17, as git), sized so that the sample
- * holds some 32 objects at the threshold: a few readdirs per op.
+ * fan-out directories, sized so that the sample holds some 32 objects at the
+ * threshold: a few readdirs per op. The sample is spread over the whole
+ * fan-out (every 256/k-th folder from 17), not k folders in a row:
+ * `git prune-packed` empties the folders in order, so a repack killed while
+ * it pruned leaves loose objects only in the later folders, and a sample of
+ * neighbours read ~0 there until new objects alone passed the threshold.
  */
 export function estimateLoose(objectsDir: string, threshold: number): number {
   const k = Math.max(1, Math.min(256, Math.ceil((256 * 32) / threshold)));
   let n = 0;
-  for (let i = 0; i < k; i++) n += countDir(path.join(objectsDir, ((0x17 + i) % 256).toString(16).padStart(2, '0')));
+  for (let i = 0; i < k; i++) n += countDir(path.join(objectsDir, ((0x17 + Math.floor((i * 256) / k)) % 256).toString(16).padStart(2, '0')));
   return Math.round((n * 256) / k);
 }
 

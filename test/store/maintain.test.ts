@@ -79,6 +79,24 @@ describe('orc packs its own loose objects', () => {
     expect(estimateLoose(path.join(repo, '.git', 'objects'), 1)).toBe(exact);
   });
 
+  it('estimates right after a repack was killed while pruning: loose objects left only in the later fan-out folders', () => {
+    // `git prune-packed` empties 00, 01, … in order; killed half way, 00-7f are empty and 80-ff full.
+    const objects = tmpDir('orc-objects-');
+    let made = 0;
+    for (let d = 0x80; d < 0x100; d++) {
+      const dir = path.join(objects, d.toString(16));
+      fs.mkdirSync(dir);
+      for (let j = 0; j < 4; j++, made++) fs.writeFileSync(path.join(dir, `${String(j).repeat(38)}`), '');
+    }
+    expect(made).toBe(512);
+    // The threshold's sample (82 folders at 100) is spread over the fan-out, so it sees them.
+    for (const threshold of [100, 300, 2000]) {
+      const est = estimateLoose(objects, threshold);
+      expect(est, `threshold ${threshold}`).toBeGreaterThan(made * 0.7);
+      expect(est, `threshold ${threshold}`).toBeLessThan(made * 1.3);
+    }
+  });
+
   it('the policy: git config over orc.json settings over the default (on, 2000)', () => {
     const a = tmpRepo();
     expect(packPolicy(discoverRepo(a, testEnv()), null)).toEqual({ enabled: true, threshold: DEFAULT_PACK_THRESHOLD });
