@@ -7,6 +7,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compactLockPath } from '../src/ops/autocompact.js';
+import { packLockPath } from '../src/store/maintain.js';
+import { processAlive } from '../src/store/process.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The installed entry point (package.json bin), the bundle a user runs. */
@@ -64,16 +67,15 @@ export function git(cwd: string, ...args: string[]): string {
 
 /**
  * Waits (bounded, 60 s) until no upkeep orc started in `repo` in the
- * background still runs: a detached repack (`orc/pack.lock`) or an automatic
- * compaction (`orc/compact.lock`), each named by its pid. `git fsck` run
- * while a repack deletes the loose objects it packed reports them as
- * unreadable; call this before it.
+ * background still runs: a detached repack (its pack lock) or an automatic
+ * compaction (its compaction lock), each naming its pid, judged alive as orc
+ * judges it (a zombie is done). `git fsck` run while a repack deletes the
+ * loose objects it packed reports them as unreadable; call this before it.
  */
 export function waitMaintenance(repo: string): void {
   const common = path.resolve(repo, git(repo, 'rev-parse', '--git-common-dir'));
   const deadline = Date.now() + 60_000;
-  for (const name of ['pack.lock', 'compact.lock']) {
-    const file = path.join(common, 'orc', name);
+  for (const file of [packLockPath(common), compactLockPath(common)]) {
     while (Date.now() < deadline) {
       let pid: number;
       try {
@@ -83,13 +85,7 @@ export function waitMaintenance(repo: string): void {
       } catch {
         break; // no lock: nothing runs
       }
-      if (pid) {
-        try {
-          process.kill(pid, 0);
-        } catch {
-          break; // its process is gone
-        }
-      }
+      if (pid && !processAlive(pid)) break;
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
     }
   }

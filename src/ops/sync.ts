@@ -73,9 +73,9 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * push after the winner's began, while the winner is already on its next
  * batch: left alone, the host that won last wins every race. So a host that
  * won a moment ago gives way for half to twice a push's time (`rand` places
- * it), plus a fetch's while it is racing, and one that just lost pushes at once. "A moment" is the time in
- * which a loser starts its next push: its refusal comes at most a push after
- * the win, then it fetches. An op that comes later than that (one agent
+ * it), plus a fetch's while it is racing, and one that just lost pushes at
+ * once. "A moment" is the time in which a loser starts its next push: its
+ * refusal comes at most a push after the win, then it fetches. An op that comes later than that (one agent
  * working alone, a CLI process started after the last one exited) finds the
  * losers' pushes already under way and does not wait.
  */
