@@ -22,6 +22,7 @@ export function registerMcpCommand(program: Command, act: Act): void {
     .action(
       act(async (orc, g) => {
         const { serveMcp } = await import('../mcp/server.js');
+        (await import('../ops/sync.js')).setServeOthers(true);
         await serveMcp(orc, await identity(orc, g));
         return 0;
       }),

@@ -20,6 +20,7 @@ import { addExamples } from './help-examples.js';
 import { registerMsgCommands } from './msg-commands.js';
 import { registerAgentUse, registerMcpCommand, registerPrimeCommand, registerSetupCommand } from './agentdoor-commands.js';
 import { setOpLoader } from '../model/ops.js';
+import { setServeOthers } from '../ops/sync.js';
 
 // A replay (sync) meeting a runner op loads the runner then, and only then (Handlebars stays off every other path).
 setOpLoader((name) => (/^(runner|template)\./.test(name) ? import('../runner/runner.js') : undefined));

@@ -27,6 +27,7 @@ export function registerServeCommands(program: Command, act: Act): void {
         const port = checkInt('--port', rawPort, 0, 65535);
         if (opts.host !== undefined && !opts.host.trim()) throw invalid('--host is empty');
         const { startServer } = await import('../server/serve.js');
+        (await import('../ops/sync.js')).setServeOthers(true);
         const s = await startServer(orc, { port, host: opts.host, token: opts.token ?? process.env.ORC_TOKEN ?? null });
         if (g.json) output.printJson({ url: s.url, port: s.port, host: s.host, branch: orc.branch });
         else output.print(`orc: dashboard at ${s.url}/ · API at ${s.url}/api · branch ${orc.branch} (Ctrl-C stops)`);

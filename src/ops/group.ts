@@ -9,6 +9,7 @@ import { processAlive } from '../store/process.js';
  *   <id>.done        its outcome, written once (link, never overwritten)
  *   inflight.json    the batch being pushed: {base, tip, ids}, written before the push
  *   state.json       what the last leader learned: {tip, at, lastWin, pushMs, fetchMs, lostAt, missAt}
+ *   published.json   requests published to other hosts (ops/hostreq.ts): {next, ids}
  *
  * No daemon: whichever waiting process takes the lock serves everyone's
  * requests until the queue is empty, then lets go. A leader killed at any
@@ -202,6 +203,15 @@ export class HostQueue {
       out.push(r);
     }
     return out;
+  }
+
+  /** Ids of every request file in the folder (served or not, its process alive or not). */
+  reqIds(): Set<string> {
+    try {
+      return new Set(fs.readdirSync(this.dir).filter((n) => n.endsWith('.req')).map((n) => n.slice(0, -4)));
+    } catch {
+      return new Set();
+    }
   }
 
   /** Writes a request's outcome once: a second writer (a leader that took over) never overwrites it. */

@@ -6,7 +6,10 @@ import { readRecordedOp, type RecordedOp } from '../model/record.js';
 import { checkOid } from '../store/objects.js';
 import { trailers } from '../store/commit.js';
 import type { GitStore } from '../store/gitstore.js';
-import { commitsSince, fetchBranch, isAncestor, pushBranch, runGit, updateRef } from '../store/gitcli.js';
+import { last, loadConfig } from '../store/config.js';
+import { commitsSince, fetchBranch, isAncestor, pushAtomic, pushBranch, runGit, updateRef } from '../store/gitcli.js';
+import type { InboxOutcome } from '../store/hostreq.js';
+import { inboxMode, HostRequests, type InboxMode } from './hostreq.js';
 import { fetchPresence, publishPresence, type RemotePresence } from './presence-sync.js';
 import { identity, type Engine, type OpOutcome } from './engine.js';
 import { HostQueue, type Inflight, type Outcome, type Request } from './group.js';
@@ -41,15 +44,20 @@ interface Waiter {
   at: number;
   resolve: (o: OpOutcome<unknown>) => void;
   reject: (e: unknown) => void;
+  /** Its request id in this host's request ref, once published (ops/hostreq.ts). */
+  inboxId?: string;
 }
 
-/** One op of a batch: this process's own, or a request file of another (id). */
+/** One op of a batch: this process's own, a request file of another (id), or a request in some host's request ref (request ref). */
 interface Entry {
   at: number;
   id?: string;
   req?: Request;
   local?: Waiter;
+  inbox?: { host: string; id: string; seq: number };
 }
+
+let waiterSeq = 0;
 
 const noop = () => undefined;
 
@@ -92,6 +100,17 @@ export function giveWayMs(lastWin: number, pushMs: number, fetchMs: number, now:
   return (racing ? fetchMs : 0) + (0.5 + 1.5 * rand) * pushMs;
 }
 
+/** Rounds a process serves other hosts' requests after its own (see lead). */
+const MAX_SERVE_ROUNDS = 20;
+/** How long a host whose ops are all published waits for others to serve them (while the tip moves) before it races again. */
+const WAIT_MS = 5000;
+
+let serveOthers = true;
+/** Whether processes serve other hosts' waiting requests once their own are done (the CLI turns it off: it exits with its answer). */
+export function setServeOthers(on: boolean): void {
+  serveOthers = on;
+}
+
 /** A host whose push was refused this recently is racing others. */
 const CONTENDED_MS = 5000;
 
@@ -114,6 +133,9 @@ export class Sync {
   private looping = false;
   /** A dead leader's batch whose push had not landed when this process took over. */
   private orphan: Inflight | null = null;
+  /** `git config orc.hostRequests`: auto (publish while racing), always, or off (neither publish nor serve). */
+  private readonly inboxMode: InboxMode;
+  private inboxes: HostRequests | null | undefined;
 
   constructor(
     private readonly store: GitStore,
@@ -123,6 +145,13 @@ export class Sync {
     private readonly clock: () => Date,
   ) {
     this.queue = new HostQueue(store.paths.commonDir);
+    this.inboxMode = inboxMode(last(loadConfig(store.paths), 'orc.hostRequests'));
+  }
+
+  /** This host's view of the request refs (null when they are off); made at first use (it names the host by its writer id). */
+  private get inbox(): HostRequests | null {
+    if (this.inboxes === undefined) this.inboxes = this.inboxMode === 'off' ? null : new HostRequests(this.store, this.store.writerId(), this.queue.dir);
+    return this.inboxes;
   }
 
   private get repo() {
@@ -137,7 +166,8 @@ export class Sync {
   private readonly presence: RemotePresence = { seen: null };
 
   private fetch(): Promise<string | null> {
-    return fetchPresence(this.store, this.presence, (presence) => fetchBranch(this.repo, this.remote, this.branch, { shared: this.store.shared, presence }));
+    const ib = this.inbox;
+    return fetchPresence(this.store, this.presence, (presence) => fetchBranch(this.repo, this.remote, this.branch, { shared: this.store.shared, presence, hostRequests: ib ? (prefix) => ib.adopt(prefix) : undefined }));
   }
 
   /**
@@ -266,11 +296,24 @@ export class Sync {
 
   /** As the leader: batches of the queue (this process's ops and the files of others), oldest first, until it is empty. */
   private async lead(): Promise<void> {
+    // Another process of this host may have published since this one last fetched.
+    if (this.inbox) this.inbox.fresh = false;
     await this.recover();
+    let serving = 0;
     for (;;) {
       const entries: Entry[] = this.queue.pending().map((req) => ({ at: req.at, id: req.id, req }));
       for (const w of this.waiting.splice(0)) entries.push({ at: w.at, local: w });
-      if (!entries.length) return;
+      if (!entries.length) {
+        // Its own served: while other hosts wait in their request refs, a long-lived process goes on deciding
+        // their ops (a fetch and a push a round, no race), a few rounds at most.
+        if (serving >= MAX_SERVE_ROUNDS || !this.shouldServe()) return;
+        const r = await this.decideAndPush([], true);
+        this.queue.clearInflight();
+        if (r !== 'served') return;
+        serving++;
+        continue;
+      }
+      serving = 0;
       entries.sort((a, b) => a.at - b.at);
       const batch = entries.slice(0, MAX_BATCH);
       // Past the batch: this process's ops wait for the next one (others' files stay in the folder).
@@ -306,8 +349,14 @@ export class Sync {
       this.collectHanded();
       // Served all of its own: it hands the lead on (a waiter takes the lock at once), so a CLI
       // process that led exits with its answer instead of serving the others for as long as they come.
-      if (!this.waiting.length && !this.handed.size) return;
+      if (!this.waiting.length && !this.handed.size && !this.shouldServe()) return;
     }
+  }
+
+  /** Whether this process serves other hosts' waiting requests once its own are done. */
+  private shouldServe(): boolean {
+    const ib = this.inbox;
+    return serveOthers && ib !== null && ib.fresh && ib.unanswered(new Set()).some((u) => u.host !== ib.host);
   }
 
   private collectHanded(): void {
@@ -348,12 +397,18 @@ export class Sync {
    * (a refused op gets its refusal and is left out of the chain), and pushes
    * the chain with a lease on the base. The base is the last tip this host
    * saw when that is recent and guesses have not missed lately (no fetch: a
-   * rejected push tells), else a fetched one.
+   * rejected push tells), else a fetched one. Other hosts' requests (their
+   * request refs, ops/hostreq.ts) join the batch in arrival order and their answers
+   * go in the same atomic push; while racing, this host publishes its own.
    */
-  private async decideAndPush(todo: Entry[]): Promise<Map<Entry, Outcome> | 'lost'> {
+  private async decideAndPush(todo: Entry[]): Promise<Map<Entry, Outcome> | 'lost'>;
+  /** Only other hosts' requests, one round (fetch, decide, push): 'served' if its push landed. */
+  private async decideAndPush(todo: [], serveOnly: true): Promise<Map<Entry, Outcome> | 'lost' | 'served' | 'idle'>;
+  private async decideAndPush(todo: Entry[], serveOnly = false): Promise<Map<Entry, Outcome> | 'lost' | 'served' | 'idle'> {
     const started = Date.now();
     const st = this.queue.readState();
     const preset = new Map<Entry, Outcome>();
+    const ib = this.inbox;
     let base: string | null;
     let guessed = false;
     const fetchBase = async (): Promise<string | null> => {
@@ -371,58 +426,120 @@ export class Sync {
       return tip;
     };
     const local = this.store.tip();
-    if (st.tip && local === st.tip && started - st.at < FRESH_MS && started - st.missAt > MISS_HOLD_MS) {
+    if (!serveOnly && st.tip && local === st.tip && started - st.at < FRESH_MS && started - st.missAt > MISS_HOLD_MS && (!ib || ib.fresh)) {
       base = st.tip;
       guessed = true;
     } else {
       base = await fetchBase();
     }
     for (let attempt = 1; ; attempt++) {
+      if (ib) {
+        // Ops of this host that another host decided: their answers stand.
+        for (const e of todo) {
+          if (preset.has(e) || ib.seqOf(this.ownId(e)) === undefined) continue;
+          const a = ib.answerOf(this.ownId(e));
+          if (a) preset.set(e, a);
+        }
+        // All of them decided elsewhere: done (other hosts' requests wait for whoever pushes next).
+        if (todo.length && todo.every((e) => preset.has(e))) {
+          this.queue.writeState(st);
+          return preset;
+        }
+        // Losing lately (refused since it last won): another host is winning, and serves the request refs.
+        const racing = Date.now() - (st.lostAt ?? 0) < CONTENDED_MS && (st.lostAt ?? 0) > st.lastWin;
+        // While racing, the waiting ops go in this host's request ref too: whoever wins next decides them.
+        if (this.inboxMode === 'always' || racing) {
+          await this.publish(todo.filter((e) => !preset.has(e) && ib.seqOf(this.ownId(e)) === undefined));
+          // All published while another host wins the races: wait for its next rounds (fetches
+          // only) instead of racing it; race again if the tip stops moving (nobody serves).
+          if (racing && todo.length && todo.every((e) => preset.has(e) || this.publishedAs(e))) {
+            // "Stops": unmoved for longer than a round of the host serving (its fetch and push), twice.
+            const quietMs = 2 * ((st.fetchMs ?? 50) + st.pushMs) + 200;
+            const waitUntil = Date.now() + WAIT_MS;
+            let moved = Date.now();
+            while (Date.now() < waitUntil && Date.now() - moved < quietMs && !todo.every((e) => preset.has(e))) {
+              // An answer comes once a round of the serving host: polling faster only loads the remote.
+              await sleep(Math.min(1000, (st.fetchMs ?? 50) + st.pushMs));
+              const before = base;
+              base = await fetchBase();
+              guessed = false;
+              for (const e of todo) {
+                const a = preset.has(e) ? undefined : ib.answerOf(this.ownId(e));
+                if (a) preset.set(e, a);
+              }
+              if (base !== before) moved = Date.now();
+            }
+            if (todo.every((e) => preset.has(e))) {
+              this.queue.writeState(st);
+              return preset;
+            }
+          }
+        }
+      }
       const outcomes = new Map<Entry, Outcome>(preset);
+      /** host -> request id -> answer, for the host requests decided in this batch. */
+      const decided = new Map<string, Map<string, InboxOutcome>>();
       const ids: string[] = [];
       let tip = base;
-      for (const e of todo) {
-        if (preset.has(e)) continue;
+      const list = [...todo.filter((e) => !preset.has(e)), ...(ib ? await this.foreignEntries(todo) : [])].sort((a, b) => a.at - b.at);
+      for (const e of list) {
         const w = e.local!;
         if (e.id) ids.push(e.id);
+        let o: Outcome;
         try {
           const p = this.engine.prepare(w.def, w.input, w.actor, w.record, tip);
           if (p.commit) {
             this.engine.stats.ops++;
             tip = p.commit;
           }
-          outcomes.set(e, { ok: true, result: p.decision.result, commit: p.commit, attempts: attempt });
+          o = { ok: true, result: p.decision.result, commit: p.commit, attempts: attempt };
         } catch (err) {
-          if (!(err instanceof OrcError)) throw err;
-          outcomes.set(e, { ok: false, error: err.toJSON() });
+          if (err instanceof OrcError) o = { ok: false, error: err.toJSON() };
+          // Another host's request that this orc cannot decide (a malformed input) is refused, not this host's batch.
+          else if (e.inbox && e.inbox.host !== ib?.host) o = { ok: false, error: { code: 'INVALID', message: `${e.inbox.host}'s request ${e.inbox.id} could not be decided: ${String((err as Error)?.message ?? err).slice(0, 300)}`, data: {} } };
+          else throw err;
+        }
+        outcomes.set(e, o);
+        const pub = e.inbox ?? (ib ? this.publishedAs(e) : null);
+        if (pub) {
+          if (!decided.has(pub.host)) decided.set(pub.host, new Map());
+          decided.get(pub.host)!.set(pub.id, { ...o, seq: pub.seq });
         }
       }
-      if (tip === base && guessed) {
+      const committed = tip !== base;
+      if (serveOnly && !committed) return 'idle';
+      if (!committed && guessed) {
         // Nothing to push, so nothing confirms the guessed tip: decide again on a fetched one.
         guessed = false;
         base = await fetchBase();
         continue;
       }
-      if (tip === base) {
+      // With nothing committed, only this host's own answers are recorded (so that no other host decides
+      // them later); other hosts' requests wait for a push that commits, or for their own host.
+      if (!committed) for (const h of [...decided.keys()]) if (h !== ib?.host) decided.delete(h);
+      const answers = ib && decided.size ? ib.updates(decided) : { updates: [], views: [] };
+      if (!committed && !answers.updates.length) {
         this.queue.writeState(st);
         return outcomes;
       }
       // A host that won a moment ago gives way (giveWayMs); one that just lost pushes at once.
-      if (attempt === 1) {
+      if (attempt === 1 && committed && !serveOnly) {
         const wait = giveWayMs(st.lastWin, st.pushMs, st.fetchMs ?? 50, Date.now(), Math.random(), st.lostAt ?? 0);
         if (wait > 0) await sleep(wait);
       }
       if (!this.queue.stillLeading()) return 'lost';
-      this.queue.writeInflight({ base, tip: tip!, ids, outcomes: Object.fromEntries(todo.filter((e) => e.id && outcomes.has(e)).map((e) => [e.id!, outcomes.get(e)!])) });
+      if (committed) this.queue.writeInflight({ base, tip: tip!, ids, outcomes: Object.fromEntries(list.filter((e) => e.id && outcomes.has(e)).map((e) => [e.id!, outcomes.get(e)!])) });
       const t0 = Date.now();
       let pushed: 'ok' | 'rejected';
       let synced = false; // the local branch already holds the remote's tip (fetched after a lost connection)
       try {
-        pushed = await pushBranch(this.repo, this.remote, this.branch, tip!, base, this.pushOpts);
+        pushed = answers.updates.length
+          ? await pushAtomic(this.repo, this.remote, [...(committed ? [{ ref: `refs/heads/${this.branch}`, oid: tip!, expected: base }] : []), ...answers.updates], { ...this.pushOpts, branch: this.branch })
+          : await pushBranch(this.repo, this.remote, this.branch, tip!, base, this.pushOpts);
       } catch (e) {
         // A connection lost mid-push (a loaded server, a flaky link) is not an unreachable remote:
         // if a fetch gets through, it also tells whether the push landed. If it doesn't, ENV.
-        if (!(e instanceof OrcError) || e.code !== 'ENV' || Date.now() - started > DEADLINE_MS) throw e;
+        if (!committed || !(e instanceof OrcError) || e.code !== 'ENV' || Date.now() - started > DEADLINE_MS) throw e;
         const now = await fetchBase();
         pushed = (await this.landed(tip!, now)) ? 'ok' : 'rejected';
         synced = true;
@@ -434,27 +551,115 @@ export class Sync {
           continue;
         }
       }
-      st.pushMs = 0.7 * st.pushMs + 0.3 * Math.min(2000, Date.now() - t0);
+      if (committed) st.pushMs = 0.7 * st.pushMs + 0.3 * Math.min(2000, Date.now() - t0);
       if (pushed === 'ok') {
-        this.orphan = null;
-        st.lastWin = Date.now();
-        st.tip = tip;
-        st.at = st.lastWin;
+        if (committed) {
+          this.orphan = null;
+          st.lastWin = Date.now();
+          st.tip = tip;
+          st.at = st.lastWin;
+        }
+        ib?.landed(answers.views);
         this.queue.writeState(st);
         this.engine.stats.commits += [...outcomes.values()].filter((o) => o.ok && o.commit).length;
-        if (!synced) await this.adoptLocal(base, tip!);
-        return outcomes;
+        if (committed && !synced) await this.adoptLocal(base, tip!);
+        return serveOnly ? 'served' : outcomes;
       }
       this.engine.stats.retries++;
+      if (serveOnly) {
+        st.lostAt = Date.now();
+        this.queue.writeState(st);
+        return 'idle';
+      }
       st.lostAt = Date.now();
       if (guessed) st.missAt = Date.now();
       guessed = false;
       if (Date.now() - started > DEADLINE_MS) {
         this.queue.writeState(st);
-        throw new OrcError('CONTENTION', `gave up on ${todo.length} op(s) after ${attempt} rejected pushes to "${this.remote}" in ${Math.round((Date.now() - started) / 1000)} s; try again`, { attempts: attempt });
+        return this.giveUp(todo, preset, attempt, started);
       }
       base = await fetchBase();
     }
+  }
+
+  /** The id an op of this host has (or gets) among its requests: its request file's, or one made for an op of this process. */
+  private ownId(e: Entry): string {
+    if (e.id) return e.id;
+    const w = e.local!;
+    return (w.inboxId ??= `${String(w.at).padStart(15, '0')}-${process.pid}-w${++waiterSeq}`);
+  }
+
+  /** Where an op of this host was published, if it was. */
+  private publishedAs(e: Entry): { host: string; id: string; seq: number } | null {
+    if (e.inbox) return e.inbox;
+    const id = this.ownId(e);
+    const seq = this.inbox!.seqOf(id);
+    return seq === undefined ? null : { host: this.inbox!.host, id, seq };
+  }
+
+  /** Publishes `entries` (ops of this host) among its requests; a remote that cannot be reached is left to the branch push to report. */
+  private async publish(entries: Entry[]): Promise<void> {
+    const ib = this.inbox!;
+    if (!entries.length) return;
+    const reqs = entries.map((e) => ({ id: this.ownId(e), at: e.at, op: e.local!.def.name, actor: e.local!.actor, input: e.local!.input, record: e.local!.record }));
+    try {
+      await ib.publish(reqs, this.queue.reqIds(), (id, o) => this.queue.deliver(id, o), (u) => pushAtomic(this.repo, this.remote, u, this.pushOpts));
+    } catch (e) {
+      if (!(e instanceof OrcError)) throw e;
+      // The ids were recorded as published before the push: whether or not it landed, they are decided only with an answer.
+    }
+  }
+
+  /** Every host's unanswered requests not in this batch, as entries to decide. */
+  private async foreignEntries(todo: Entry[]): Promise<Entry[]> {
+    const ib = this.inbox!;
+    const skip = new Set(todo.map((e) => this.ownId(e)));
+    const files = this.queue.reqIds();
+    const out: Entry[] = [];
+    for (const { host, req } of ib.unanswered(skip)) {
+      const def = await findOp(req.op);
+      if (!def?.exclusive) continue; // an op this orc does not know: left for its own host
+      const local: Waiter = { def, input: req.input, actor: req.actor, record: req.record, at: req.at, resolve: noop, reject: noop };
+      const e: Entry = { at: req.at, local, inbox: { host, id: req.id, seq: req.seq } };
+      // A request file of this host that a leader before this one published: its waiter gets the outcome.
+      if (host === ib.host && files.has(req.id)) e.id = req.id;
+      out.push(e);
+    }
+    return out;
+  }
+
+  /**
+   * Past the deadline: ops of this host that were published are withdrawn
+   * (answered with the refusal, by lease, so no other host decides them
+   * later) unless an answer came meanwhile, which then stands.
+   */
+  private async giveUp(todo: Entry[], preset: Map<Entry, Outcome>, attempt: number, started: number): Promise<Map<Entry, Outcome>> {
+    const error: Outcome = { ok: false, error: new OrcError('CONTENTION', `gave up on ${todo.length} op(s) after ${attempt} rejected pushes to "${this.remote}" in ${Math.round((Date.now() - started) / 1000)} s; try again`, { attempts: attempt }).toJSON() };
+    const out = new Map<Entry, Outcome>(preset);
+    const ib = this.inbox;
+    const published = ib ? todo.filter((e) => !out.has(e) && this.publishedAs(e)) : [];
+    for (let i = 0; published.length && i < 5; i++) {
+      await this.sync().catch(() => undefined);
+      const open = published.filter((e) => !out.has(e));
+      for (const e of open) {
+        const a = ib!.answerOf(this.ownId(e));
+        if (a) out.set(e, a);
+      }
+      const left = open.filter((e) => !out.has(e));
+      if (!left.length) break;
+      const { updates, views } = ib!.updates(new Map([[ib!.host, new Map(left.map((e) => [this.ownId(e), { ...error, seq: this.publishedAs(e)!.seq }] as const))]]));
+      const r = await pushAtomic(this.repo, this.remote, updates, this.pushOpts).catch(() => 'rejected' as const);
+      if (r === 'ok') {
+        ib!.landed(views);
+        for (const e of left) out.set(e, error);
+        break;
+      }
+    }
+    if (published.some((e) => !out.has(e))) {
+      throw new OrcError('ENV', `could not withdraw ${published.length} published op(s) from "${this.remote}" after the deadline; their outcome is recorded in refs/orc/hosts/${ib!.host}/ans when another host serves them`);
+    }
+    for (const e of todo) if (!out.has(e)) out.set(e, error);
+    return out;
   }
 
   /**

@@ -84,12 +84,19 @@ export async function fetchBranch(
   repo: RepoPaths,
   remote: string,
   branch: string,
-  opts: { shared?: SharedPerm | null; /** Also fetches refs/orc/presence/* (in the same git process) into a folder of refs of its own, handed to this before they are removed. */ presence?: (prefix: string) => void } = {},
+  opts: {
+    shared?: SharedPerm | null;
+    /** Also fetches refs/orc/presence/* (in the same git process) into a folder of refs of its own, handed to this before they are removed. */
+    presence?: (prefix: string) => void;
+    /** The same for refs/orc/hosts/* (store/hostreq.ts). */
+    hostRequests?: (prefix: string) => void;
+  } = {},
 ): Promise<string | null> {
   const tracking = `refs/remotes/${remote}/${branch}`;
   const own = `refs/orc/fetch/${process.pid}-${crypto.randomBytes(6).toString('hex')}`;
   const presenceNs = `${own}-presence/`;
-  const also = opts.presence ? [`+refs/orc/presence/*:${presenceNs}*`] : [];
+  const hostsNs = `${own}-hosts/`;
+  const also = [...(opts.presence ? [`+refs/orc/presence/*:${presenceNs}*`] : []), ...(opts.hostRequests ? [`+refs/orc/hosts/*:${hostsNs}*`] : [])];
   for (let attempt = 1; ; attempt++) {
     const r = await runGit(repo, ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--refmap=', remote, `+refs/heads/${branch}:${own}`, ...also]);
     if (r.code !== 0) {
@@ -106,9 +113,11 @@ export async function fetchBranch(
   try {
     tip = readRef(repo.commonDir, own);
     if (opts.presence) opts.presence(presenceNs);
+    if (opts.hostRequests) opts.hostRequests(hostsNs);
   } finally {
     await dropOwnRef(repo, own);
     if (opts.presence) await dropOwnRefs(repo, presenceNs);
+    if (opts.hostRequests) await dropOwnRefs(repo, hostsNs);
   }
   if (tip) mirrorRef(repo, tracking, tip, opts.shared ?? null);
   return tip;
@@ -159,6 +168,26 @@ export async function pushOwnRefs(repo: RepoPaths, remote: string, updates: { re
 
 export type PushResult = 'ok' | 'rejected';
 
+const REFUSED = /\[rejected\]|stale info|fetch first|non-fast-forward|\[remote rejected\].*(lock|failed to update|atomic)/i;
+
+/**
+ * Pushes several refs all or none (`git push --atomic`), each only if the
+ * remote still holds its `expected` value (null: absent): one compare-and-swap
+ * over all of them at the remote. `branch` (if among them) is mirrored to its
+ * tracking ref on success.
+ */
+export async function pushAtomic(repo: RepoPaths, remote: string, updates: { ref: string; oid: string; expected: string | null }[], opts: { shared?: SharedPerm | null; branch?: string } = {}): Promise<PushResult> {
+  const args = ['push', '--quiet', '--porcelain', '--atomic', ...updates.map((u) => `--force-with-lease=${u.ref}:${u.expected ?? ''}`), remote, ...updates.map((u) => `${u.oid}:${u.ref}`)];
+  const r = await runGit(repo, args);
+  if (r.code === 0) {
+    const b = opts.branch ? updates.find((u) => u.ref === `refs/heads/${opts.branch}`) : undefined;
+    if (b) mirrorRef(repo, `refs/remotes/${remote}/${opts.branch}`, b.oid, opts.shared ?? null);
+    return 'ok';
+  }
+  if (REFUSED.test(`${r.stdout}\n${r.stderr}`)) return 'rejected';
+  throw unreachable(remote, firstLine(r.stderr || r.stdout));
+}
+
 /**
  * Pushes `commit` to the remote's state branch only if the remote still holds
  * `expected` (null: the branch must not exist): a compare-and-swap at the
@@ -171,8 +200,7 @@ export async function pushBranch(repo: RepoPaths, remote: string, branch: string
     mirrorRef(repo, `refs/remotes/${remote}/${branch}`, commit, opts.shared ?? null);
     return 'ok';
   }
-  const all = `${r.stdout}\n${r.stderr}`;
-  if (/\[rejected\]|stale info|fetch first|non-fast-forward|\[remote rejected\].*(lock|failed to update)/i.test(all)) return 'rejected';
+  if (REFUSED.test(`${r.stdout}\n${r.stderr}`)) return 'rejected';
   throw unreachable(remote, firstLine(r.stderr || r.stdout));
 }
 
