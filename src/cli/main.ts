@@ -24,6 +24,8 @@ import { setServeOthers } from '../ops/sync.js';
 
 // A replay (sync) meeting a runner op loads the runner then, and only then (Handlebars stays off every other path).
 setOpLoader((name) => (/^(runner|template)\./.test(name) ? import('../runner/runner.js') : undefined));
+// A command exits with its answer; it does not stay to decide other hosts' waiting ops (`orc serve` and `orc mcp` do).
+setServeOthers(false);
 
 interface Globals {
   json?: boolean;

@@ -173,9 +173,10 @@ export class HostQueue {
   }
 
   /** Puts a request in the queue; returns its id. */
-  submit(op: string, actor: string, input: unknown, record: unknown, at: number): string {
+  submit(op: string, actor: string, input: unknown, record: unknown, at: number, given?: string): string {
     this.ensureDir();
-    const id = `${String(at).padStart(15, '0')}-${process.pid}-${++seq}`;
+    // An op already published among its host's requests keeps that id (ops/hostreq.ts), so it is never decided twice.
+    const id = given ?? `${String(at).padStart(15, '0')}-${process.pid}-${++seq}`;
     const req: Request = { id, pid: process.pid, at, op, actor, input, record };
     this.writeWhole(path.join(this.dir, `${id}.req`), JSON.stringify(req));
     return id;

@@ -28,6 +28,7 @@
  * unbeknown is never decided twice.
  */
 import { fs, path } from '../node.js';
+import { processAlive } from '../store/process.js';
 import type { GitStore } from '../store/gitstore.js';
 import { ansRef, readInboxes, reqRef, writeAnswers, writeRequests, type HostInbox, type InboxOutcome, type InboxRequest, type Outcome } from '../store/hostreq.js';
 
@@ -116,15 +117,21 @@ export class HostRequests {
     const mine = this.mine();
     let next = Math.max(file.next, this.mem.next, ...mine.requests.map((r) => r.seq + 1), ...Object.values(mine.answers).map((a) => a.seq + 1));
     const seqs = new Map<string, number>();
+    // One published before (its push refused, or not seen on the remote) keeps its seq.
     const fresh: InboxRequest[] = requests.map((r) => {
-      const seq = next++;
+      const seq = this.mem.ids[r.id] ?? file.ids[r.id] ?? next++;
       seqs.set(r.id, seq);
       return { ...r, seq };
     });
     // Written before the push: a later leader treats these as published whether or not the push lands.
+    // Kept while their process lives (ids name it: "<at>-<pid>-...") or their request file is there.
     const ids: Record<string, number> = {};
-    for (const [id, s] of Object.entries(file.ids)) if (queueIds.has(id)) ids[id] = s;
-    for (const r of fresh) if (queueIds.has(r.id)) ids[r.id] = r.seq;
+    const live = (id: string) => {
+      const pid = /^\d+-(\d+)-/.exec(id)?.[1];
+      return queueIds.has(id) || (pid !== undefined && processAlive(Number(pid)));
+    };
+    for (const [id, s] of Object.entries(file.ids)) if (live(id)) ids[id] = s;
+    for (const r of fresh) ids[r.id] = r.seq;
     for (const r of fresh) this.mem.ids[r.id] = r.seq;
     this.mem.next = next;
     this.writeFile({ next, ids });
@@ -138,7 +145,7 @@ export class HostRequests {
       const { seq: _s, ...o } = a;
       deliver(r.id, o as Outcome);
     }
-    const all = [...keep, ...fresh];
+    const all = [...keep.filter((r) => !seqs.has(r.id)), ...fresh];
     const low = all.length ? Math.min(...all.map((r) => r.seq)) : next;
     const oid = writeRequests(this.store.objects, this.host, low, all, new Date());
     const r = await push([{ ref: reqRef(this.host), oid, expected: mine.reqOid }]);
@@ -163,7 +170,7 @@ export class HostRequests {
         out.push({ host: box.host, req: r });
       }
     }
-    return out.sort((a, b) => a.req.at - b.req.at).slice(0, MAX_FOREIGN);
+    return out.sort((a, b) => a.req.at - b.req.at);
   }
 
   /** The answers refs to push for `decided` (host -> id -> answer): each host's answers kept (those at or above its `low`) plus the new. */
@@ -183,8 +190,16 @@ export class HostRequests {
     return { updates, views };
   }
 
-  /** After a push of `views`' answers landed. */
+  /** Whether this host's requests on the remote (as last seen) hold `id`. */
+  shows(id: string): boolean {
+    return this.mine().requests.some((r) => r.id === id);
+  }
+
+  /** After a push of `views`' answers landed (only the answers: a request view may be newer than the one they were made from). */
   landed(views: HostInbox[]): void {
-    for (const v of views) this.view.set(v.host, v);
+    for (const v of views) {
+      const cur = this.view.get(v.host);
+      this.view.set(v.host, cur ? { ...cur, ansOid: v.ansOid, answers: v.answers } : v);
+    }
   }
 }

@@ -9,7 +9,7 @@ import type { GitStore } from '../store/gitstore.js';
 import { last, loadConfig } from '../store/config.js';
 import { commitsSince, fetchBranch, isAncestor, pushAtomic, pushBranch, runGit, updateRef } from '../store/gitcli.js';
 import type { InboxOutcome } from '../store/hostreq.js';
-import { inboxMode, HostRequests, type InboxMode } from './hostreq.js';
+import { inboxMode, HostRequests, MAX_FOREIGN, type InboxMode } from './hostreq.js';
 import { fetchPresence, publishPresence, type RemotePresence } from './presence-sync.js';
 import { identity, type Engine, type OpOutcome } from './engine.js';
 import { HostQueue, type Inflight, type Outcome, type Request } from './group.js';
@@ -287,7 +287,7 @@ export class Sync {
           this.queue.release();
         }
       } else {
-        for (const w of this.waiting.splice(0)) this.handed.set(this.queue.submit(w.def.name, w.actor, w.input, w.record, w.at), w);
+        for (const w of this.waiting.splice(0)) this.handed.set(this.queue.submit(w.def.name, w.actor, w.input, w.record, w.at, w.inboxId), w);
       }
       this.collectHanded();
       if (this.handed.size && !this.queue.leading) await this.queue.waitChange(40);
@@ -307,7 +307,13 @@ export class Sync {
         // Its own served: while other hosts wait in their request refs, a long-lived process goes on deciding
         // their ops (a fetch and a push a round, no race), a few rounds at most.
         if (serving >= MAX_SERVE_ROUNDS || !this.shouldServe()) return;
-        const r = await this.decideAndPush([], true);
+        let r: Awaited<ReturnType<Sync['decideAndPush']>>;
+        try {
+          r = await this.decideAndPush([], true);
+        } catch (e) {
+          if (!(e instanceof OrcError)) throw e;
+          r = 'idle'; // a remote gone meanwhile: the next op of this host says so
+        }
         this.queue.clearInflight();
         if (r !== 'served') return;
         serving++;
@@ -339,7 +345,7 @@ export class Sync {
         outcomes = r;
       } catch (e) {
         if (!(e instanceof OrcError)) throw e;
-        outcomes = new Map(todo.map((t) => [t, { ok: false, error: e.toJSON() }] as const));
+        outcomes = await this.failBatch(todo, e);
       }
       for (const [e, o] of outcomes) {
         if (e.id) this.queue.deliver(e.id, o);
@@ -409,6 +415,8 @@ export class Sync {
     const st = this.queue.readState();
     const preset = new Map<Entry, Outcome>();
     const ib = this.inbox;
+    /** Ops whose last push's fate is unknown (a lost connection; a dead leader's push): never published, so a late landing cannot meet a second decision. */
+    const unsure = new Set<string>(this.orphan?.ids ?? []);
     let base: string | null;
     let guessed = false;
     const fetchBase = async (): Promise<string | null> => {
@@ -449,10 +457,10 @@ export class Sync {
         const racing = Date.now() - (st.lostAt ?? 0) < CONTENDED_MS && (st.lostAt ?? 0) > st.lastWin;
         // While racing, the waiting ops go in this host's request ref too: whoever wins next decides them.
         if (this.inboxMode === 'always' || racing) {
-          await this.publish(todo.filter((e) => !preset.has(e) && ib.seqOf(this.ownId(e)) === undefined));
+          await this.publish(todo.filter((e) => !preset.has(e) && !unsure.has(this.ownId(e)) && !ib.shows(this.ownId(e))));
           // All published while another host wins the races: wait for its next rounds (fetches
           // only) instead of racing it; race again if the tip stops moving (nobody serves).
-          if (racing && todo.length && todo.every((e) => preset.has(e) || this.publishedAs(e))) {
+          if (racing && todo.length && todo.every((e) => preset.has(e) || ib.shows(this.ownId(e)))) {
             // "Stops": unmoved for longer than a round of the host serving (its fetch and push), twice.
             const quietMs = 2 * ((st.fetchMs ?? 50) + st.pushMs) + 200;
             const waitUntil = Date.now() + WAIT_MS;
@@ -496,7 +504,7 @@ export class Sync {
         } catch (err) {
           if (err instanceof OrcError) o = { ok: false, error: err.toJSON() };
           // Another host's request that this orc cannot decide (a malformed input) is refused, not this host's batch.
-          else if (e.inbox && e.inbox.host !== ib?.host) o = { ok: false, error: { code: 'INVALID', message: `${e.inbox.host}'s request ${e.inbox.id} could not be decided: ${String((err as Error)?.message ?? err).slice(0, 300)}`, data: {} } };
+          else if (e.inbox && !todo.includes(e)) o = { ok: false, error: { code: 'INVALID', message: `${e.inbox.host}'s request ${e.inbox.id} could not be decided: ${String((err as Error)?.message ?? err).slice(0, 300)}`, data: {} } };
           else throw err;
         }
         outcomes.set(e, o);
@@ -540,6 +548,7 @@ export class Sync {
         // A connection lost mid-push (a loaded server, a flaky link) is not an unreachable remote:
         // if a fetch gets through, it also tells whether the push landed. If it doesn't, ENV.
         if (!committed || !(e instanceof OrcError) || e.code !== 'ENV' || Date.now() - started > DEADLINE_MS) throw e;
+        for (const x of list) if (!x.inbox) unsure.add(this.ownId(x));
         const now = await fetchBase();
         pushed = (await this.landed(tip!, now)) ? 'ok' : 'rejected';
         synced = true;
@@ -617,7 +626,8 @@ export class Sync {
     const files = this.queue.reqIds();
     const out: Entry[] = [];
     for (const { host, req } of ib.unanswered(skip)) {
-      const def = await findOp(req.op);
+      if (out.length >= MAX_FOREIGN) break;
+      const def = await findOp(req.op).catch(() => undefined);
       if (!def?.exclusive) continue; // an op this orc does not know: left for its own host
       const local: Waiter = { def, input: req.input, actor: req.actor, record: req.record, at: req.at, resolve: noop, reject: noop };
       const e: Entry = { at: req.at, local, inbox: { host, id: req.id, seq: req.seq } };
@@ -628,13 +638,26 @@ export class Sync {
     return out;
   }
 
+  /** Past the deadline: the batch ends with CONTENTION (see endBatch). */
+  private giveUp(todo: Entry[], preset: Map<Entry, Outcome>, attempt: number, started: number): Promise<Map<Entry, Outcome>> {
+    const error = new OrcError('CONTENTION', `gave up on ${todo.length} op(s) after ${attempt} rejected pushes to "${this.remote}" in ${Math.round((Date.now() - started) / 1000)} s; try again`, { attempts: attempt });
+    return this.endBatch(todo, preset, { ok: false, error: error.toJSON() });
+  }
+
+  /** A batch that failed with `e` (the remote unreachable, say): see endBatch. */
+  private failBatch(todo: Entry[], e: OrcError): Promise<Map<Entry, Outcome>> {
+    return this.endBatch(todo, new Map(), { ok: false, error: e.toJSON() });
+  }
+
   /**
-   * Past the deadline: ops of this host that were published are withdrawn
-   * (answered with the refusal, by lease, so no other host decides them
-   * later) unless an answer came meanwhile, which then stands.
+   * Ends a batch with `error` for the ops without an outcome. Those that
+   * were published among this host's requests are first withdrawn (answered
+   * with the error, by lease, so that no other host decides them later)
+   * unless an answer came meanwhile, which then stands. One that cannot be
+   * withdrawn (the remote unreachable) gets ENV saying that its outcome is
+   * not known yet, and where it will be.
    */
-  private async giveUp(todo: Entry[], preset: Map<Entry, Outcome>, attempt: number, started: number): Promise<Map<Entry, Outcome>> {
-    const error: Outcome = { ok: false, error: new OrcError('CONTENTION', `gave up on ${todo.length} op(s) after ${attempt} rejected pushes to "${this.remote}" in ${Math.round((Date.now() - started) / 1000)} s; try again`, { attempts: attempt }).toJSON() };
+  private async endBatch(todo: Entry[], preset: Map<Entry, Outcome>, error: Outcome): Promise<Map<Entry, Outcome>> {
     const out = new Map<Entry, Outcome>(preset);
     const ib = this.inbox;
     const published = ib ? todo.filter((e) => !out.has(e) && this.publishedAs(e)) : [];
@@ -655,8 +678,17 @@ export class Sync {
         break;
       }
     }
-    if (published.some((e) => !out.has(e))) {
-      throw new OrcError('ENV', `could not withdraw ${published.length} published op(s) from "${this.remote}" after the deadline; their outcome is recorded in refs/orc/hosts/${ib!.host}/ans when another host serves them`);
+    for (const e of published) {
+      if (out.has(e)) continue;
+      const id = this.ownId(e);
+      out.set(e, {
+        ok: false,
+        error: {
+          code: 'ENV',
+          message: `remote "${this.remote}" could not be reached to withdraw this op, which other hosts may still decide: its outcome will be in refs/orc/hosts/${ib!.host}/ans under ${id}; check the state before retrying`,
+          data: { remote: this.remote, request: id },
+        },
+      });
     }
     for (const e of todo) if (!out.has(e)) out.set(e, error);
     return out;

@@ -92,6 +92,23 @@ describe('request-ref objects', () => {
     const again = await ib.publish([{ id: 'q-2', at: 10, op: 'task.next', actor: 'a', input: {}, record: {} }], new Set(['q-1', 'q-2']), () => undefined, async () => 'rejected');
     expect(again).toBeNull();
     expect(ib.seqOf('q-2')).toBe(7);
+    // Published again (its push was refused): the same seq, and once in the request list.
+    let last = '';
+    await ib.publish([{ id: 'q-2', at: 10, op: 'task.next', actor: 'a', input: {}, record: {} }], new Set(['q-1', 'q-2']), () => undefined, async (u) => {
+      last = u[0]!.oid;
+      return 'ok';
+    });
+    expect(readRequests(store.objects, last, 'abcd1234').requests.map((r) => [r.id, r.seq])).toEqual([['open', 5], ['q-1', 6], ['q-2', 7]]);
+    // An in-process id ("<at>-<pid>-w<n>") is recorded while its process lives; a dead one's is dropped at the next publish.
+    await ib.publish([{ id: `9-${process.pid}-w1`, at: 11, op: 'task.next', actor: 'a', input: {}, record: {} }, { id: '9-999999999-w1', at: 11, op: 'task.next', actor: 'a', input: {}, record: {} }], new Set(), () => undefined, async () => 'ok');
+    await ib.publish([], new Set(), () => undefined, async () => 'ok');
+    expect(Object.keys(JSON.parse(fs.readFileSync(path.join(group, 'published.json'), 'utf8')).ids)).toEqual([`9-${process.pid}-w1`]);
+    // Answers that land do not take the request view back to the one they were made from.
+    const before = ib.view.get('abcd1234')!;
+    const { views } = ib.updates(new Map([['abcd1234', new Map([['open', { ok: true as const, result: 2, commit: null, attempts: 1, seq: 5 }]])]]));
+    ib.view.set('abcd1234', { ...before, reqOid: 'f'.repeat(40) });
+    ib.landed(views);
+    expect(ib.view.get('abcd1234')).toMatchObject({ reqOid: 'f'.repeat(40), answers: { open: { result: 2 } } });
   });
 
   it('reads orc.hostRequests: always, off (and its synonyms), anything else auto', () => {
