@@ -13,17 +13,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ORC_BIN, cleanup, git, orc, testEnv } from '../helpers.js';
-import { bareRemote, cloneHost, fileUrl, gitRaw, orcOk, remoteSubjects, seedRemote, sleep } from './daemon.js';
+import { bareRemote, cloneHost, fileUrl, gitRaw, orcOk, remoteSubjects, seedRemote, sleep, takeOffline } from './daemon.js';
 
 afterAll(cleanup);
 
 /** Holds every push of host `dir` that moves the state branch until `<marks>/go` exists (bounded: 30 s); writes `<marks>/held` meanwhile. */
-function holdBranchPushes(dir: string, marks: string): void {
+function holdBranchPushes(dir: string, marks: string, exit = 0): void {
   fs.mkdirSync(marks, { recursive: true });
   const hook = path.join(dir, '.git', 'hooks', 'pre-push');
   fs.writeFileSync(
     hook,
-    `#!/bin/sh\nif grep -q ' refs/heads/orc ' ; then\n  touch '${marks}/held'\n  i=0\n  while [ ! -f '${marks}/go' ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\nfi\nexit 0\n`,
+    `#!/bin/sh\nif grep -q ' refs/heads/orc ' ; then\n  touch '${marks}/held'\n  i=0\n  while [ ! -f '${marks}/go' ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\n  exit ${exit}\nfi\nexit 0\n`,
     { mode: 0o755 },
   );
 }
@@ -130,5 +130,30 @@ describe('request refs: hosts decide each other\'s ops', () => {
     expect(remoteSubjects(bare).filter((s) => s.startsWith('acquire lock db ')).length).toBe(1);
     expect(Object.keys((refJson(bare, `refs/orc/hosts/${host}/ans`)!.answers as object))).toHaveLength(1);
   }, 90_000);
-});
 
+  it('a requester whose remote goes away after publishing says the outcome is unknown (exit 3) and where it will be; another host decides the op later, once', async () => {
+    const { bare } = bareRemote();
+    const url = fileUrl(bare);
+    await seedRemote(url, 4);
+    const a = cloneHost(url, 'hostreq-a3');
+    const b = cloneHost(url, 'hostreq-b3');
+    git(a, 'config', 'orc.hostRequests', 'always');
+    const marks = path.join(path.dirname(a), 'marks');
+    holdBranchPushes(a, marks, 1);
+    const p = startOrc(a, ['t', 'next', 'W', 'agent-a', '--json']);
+    const host = writerOf(a);
+    await until("A's request on the remote", () => gitRaw(bare, 'rev-parse', '-q', '--verify', `refs/orc/hosts/${host}/req`).code === 0 && fs.existsSync(path.join(marks, 'held')));
+    const back = takeOffline(bare);
+    fs.writeFileSync(path.join(marks, 'go'), '');
+    const ra = await p.done;
+    back();
+    expect(ra.code, ra.stderr).toBe(3);
+    expect(ra.stderr).toMatch(new RegExp(`could not be reached to withdraw this op.*refs/orc/hosts/${host}/ans`));
+    expect(claims(bare)).toEqual([]);
+    // As it said: another host decides it (once), and records the answer where it said.
+    orcOk(b, ['t', 'next', 'W', 'agent-b', '--json']);
+    orcOk(b, ['t', 'next', 'W', 'agent-b2', '--json']);
+    expect(claims(bare)).toEqual(['t-00 agent-a', 't-01 agent-b', 't-02 agent-b2']);
+    expect(Object.values(refJson(bare, `refs/orc/hosts/${host}/ans`)!.answers as object)).toMatchObject([{ ok: true, result: { id: 't-00' } }]);
+  }, 90_000);
+});
