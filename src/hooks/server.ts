@@ -3,7 +3,9 @@
  * updates from stdin and refuses the push when the state branch would get a
  * non-fast-forward or a commit fsck.ts or validate.ts refuses, or a presence
  * ref (refs/orc/presence/<agent>) an update that is not that agent's presence,
- * is from the future or goes back in time. Other refs pass.
+ * is from the future or goes back in time, or a host's request ref
+ * (refs/orc/hosts/<host>/req|ans) anything but such a commit (or a deletion).
+ * Other refs pass.
  */
 import { execFile } from 'node:child_process';
 import { last, loadConfig } from '../store/config.js';
@@ -11,6 +13,7 @@ import { GitStore } from '../store/gitstore.js';
 import { discoverRepo } from '../store/repo.js';
 import { CatFile, inspectPush, PushObjects, PUSH_LIMITS } from './fsck.js';
 import { PRESENCE_MAX_BYTES, PRESENCE_PREFIX, parsePresence, readAllPresence } from '../store/presence.js';
+import { HOSTS_MAX_BYTES, HOSTS_PREFIX, hostRefProblem } from '../store/hostreq.js';
 import { DEFAULT_SKEW_MS, validatePresenceUpdates, type PushGit, type RefUpdate } from './validate.js';
 import { validatePushWithCompaction } from './compaction.js';
 
@@ -43,7 +46,8 @@ export async function preReceive(stdin: string, env: NodeJS.ProcessEnv = process
   const ref = `refs/heads/${branch}`;
   const updates = parseUpdates(stdin);
   const presenceUpdates = updates.filter((u) => u.ref.startsWith(PRESENCE_PREFIX));
-  if (!updates.some((u) => u.ref === ref) && !presenceUpdates.length) return { ok: true, problems: [], branch };
+  const hostUpdates = updates.filter((u) => u.ref.startsWith(HOSTS_PREFIX));
+  if (!updates.some((u) => u.ref === ref) && !presenceUpdates.length && !hostUpdates.length) return { ok: true, problems: [], branch };
   const hexLen = (last(cfg, 'extensions.objectformat') ?? 'sha1').toLowerCase() === 'sha256' ? 64 : 40;
   const skew = Number(last(cfg, 'orc.clockskew') ?? DEFAULT_SKEW_MS);
   const skewMs = Number.isFinite(skew) && skew >= 0 ? skew : DEFAULT_SKEW_MS;
@@ -61,6 +65,23 @@ export async function preReceive(stdin: string, env: NodeJS.ProcessEnv = process
   };
   const presenceProblems = validatePresenceUpdates(presenceUpdates, read, (a) => held.get(a) ?? null, { now, skewMs }, hexLen);
   if (presenceProblems.length) return { ok: false, problems: presenceProblems, branch };
+  // A host's requests and answers: orc's own commits only; never deleted (a lost answer would let its op be decided again).
+  const hostProblems: string[] = [];
+  for (const u of hostUpdates) {
+    if (/^0+$/.test(u.new)) {
+      hostProblems.push(`${u.ref}: deleting a host's request ref is refused`);
+      continue;
+    }
+    let b: Buffer | null = null;
+    try {
+      b = /^[0-9a-f]+$/.test(u.new) && u.new.length === hexLen ? store.objects.read(u.new, 'commit', { maxBytes: HOSTS_MAX_BYTES }).content : null;
+    } catch {
+      b = null;
+    }
+    const p = hostRefProblem(u.ref, b, u.new);
+    if (p) hostProblems.push(`${u.ref}: ${p}`);
+  }
+  if (hostProblems.length) return { ok: false, problems: hostProblems, branch };
   const times = new Map([...held].map(([a, p]) => [a, p.at]));
   for (const u of presenceUpdates) {
     const b = read(u.new);

@@ -23,7 +23,7 @@ import { readRef } from './refs.js';
 export const HOSTS_PREFIX = 'refs/orc/hosts/';
 
 /** Largest request-ref commit orc reads (a request holds an op's input: a knowledge page is at most ~2 MiB). */
-export const INBOX_MAX_BYTES = 8 * 1024 * 1024;
+export const HOSTS_MAX_BYTES = 8 * 1024 * 1024;
 
 const HOST = /^[0-9a-z]{4,16}$/;
 
@@ -68,13 +68,49 @@ function writeJsonCommit(objects: ObjectStore, value: unknown, at: Date): string
 
 function readJsonCommit(objects: ObjectStore, oid: string): Record<string, unknown> | null {
   try {
-    const c = parseCommit(objects.read(oid, 'commit', { maxBytes: INBOX_MAX_BYTES }).content, oid);
-    if (c.parents.length || c.tree !== EMPTY_TREE_SHA1) return null;
-    const v: unknown = JSON.parse(c.message);
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+    const v = parseJsonCommit(objects.read(oid, 'commit', { maxBytes: HOSTS_MAX_BYTES }).content, oid);
+    return typeof v === 'string' ? null : v;
   } catch {
     return null;
   }
+}
+
+/** A request-ref commit's JSON, or why it is not one. */
+function parseJsonCommit(content: Buffer, oid: string): Record<string, unknown> | string {
+  if (content.length > HOSTS_MAX_BYTES) return `is ${content.length} bytes, more than a request-ref commit may be (${HOSTS_MAX_BYTES})`;
+  let c;
+  try {
+    c = parseCommit(content, oid);
+  } catch {
+    return 'is not a commit';
+  }
+  if (c.parents.length || c.tree !== EMPTY_TREE_SHA1) return 'has a parent or files; a request-ref commit has neither';
+  let v: unknown;
+  try {
+    v = JSON.parse(c.message);
+  } catch {
+    return 'has a message that is not JSON';
+  }
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : 'has a message that is not a JSON object';
+}
+
+/**
+ * Why an update of `ref` (under refs/orc/hosts/) to a commit of these bytes
+ * is not one orc makes, or null: the name is `<host id>/req` or `/ans`, the
+ * commit is parentless with the empty tree, and its JSON is that host's
+ * requests (with `low`) or answers. (The pre-receive hook's check.)
+ */
+export function hostRefProblem(ref: string, content: Buffer | null, oid: string): string | null {
+  const m = /^([^/]+)\/(req|ans)$/.exec(ref.slice(HOSTS_PREFIX.length));
+  if (!ref.startsWith(HOSTS_PREFIX) || !m || !isHostId(m[1]!)) return "is not a host's request ref (refs/orc/hosts/<host id>/req or /ans)";
+  if (!content) return `${oid.slice(0, 12)} is not a commit in the push`;
+  const v = parseJsonCommit(content, oid);
+  if (typeof v === 'string') return `${oid.slice(0, 12)} ${v}`;
+  const host = m[1]!;
+  if (v.v !== 1 || v.host !== host) return `${oid.slice(0, 12)} is not a request-ref commit of host ${host} (v 1)`;
+  if (m[2] === 'req' && (!Array.isArray(v.requests) || !Number.isSafeInteger(v.low) || !v.requests.every(isRequest))) return `${oid.slice(0, 12)} does not hold {"low", "requests": [{id, seq, at, op, actor, input}]}`;
+  if (m[2] === 'ans' && (!isObject(v.answers) || !Object.values(v.answers).every(isOutcome))) return `${oid.slice(0, 12)} does not hold {"answers": {id: outcome}}`;
+  return null;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
