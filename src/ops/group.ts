@@ -28,7 +28,9 @@ export interface Request {
   record: unknown;
 }
 
-export type Outcome = { ok: true; result: unknown; commit: string | null; attempts: number } | { ok: false; error: { code: string; message: string; data: Record<string, unknown> } };
+/** An op's outcome as written to its waiter (the same shape a host's answers ref holds). */
+export type { Outcome } from '../store/hostreq.js';
+import type { Outcome } from '../store/hostreq.js';
 
 export interface Inflight {
   base: string | null;

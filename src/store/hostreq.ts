@@ -18,7 +18,7 @@
 import { fs, path } from '../node.js';
 import { parseCommit, serializeCommit } from './commit.js';
 import type { ObjectStore } from './objects.js';
-import { readRef } from './refs.js';
+import { packedRefsUnder, readRef } from './refs.js';
 
 export const HOSTS_PREFIX = 'refs/orc/hosts/';
 
@@ -175,18 +175,9 @@ export function listInboxRefs(commonDir: string, prefix: string): Map<string, { 
       if (oid) put(h, kind, oid);
     }
   }
-  let packed = '';
-  try {
-    packed = fs.readFileSync(path.join(commonDir, 'packed-refs'), 'utf8');
-  } catch {
-    /* none */
-  }
-  if (packed.includes(prefix)) {
-    for (const line of packed.split('\n')) {
-      if (line[40] !== ' ' || !line.startsWith(prefix, 41)) continue;
-      const [h, kind, more] = line.slice(41 + prefix.length).split('/');
-      if (h && kind && more === undefined) put(h, kind, line.slice(0, 40));
-    }
+  for (const [ref, oid] of packedRefsUnder(commonDir, prefix)) {
+    const [h, kind, more] = ref.slice(prefix.length).split('/');
+    if (h && kind && more === undefined) put(h, kind, oid);
   }
   return out;
 }

@@ -14,7 +14,7 @@ import { fs, os, path } from '../node.js';
 import { parseCommit, serializeCommit } from './commit.js';
 import type { ObjectStore } from './objects.js';
 import type { SharedPerm } from './perm.js';
-import { casRef, readRef } from './refs.js';
+import { casRef, packedRefsUnder, readRef } from './refs.js';
 
 export const PRESENCE_PREFIX = 'refs/orc/presence/';
 
@@ -98,19 +98,9 @@ export function listPresenceRefs(commonDir: string, prefix: string = PRESENCE_PR
     }
     if (oid) out.set(presenceAgent(n), oid);
   }
-  let packed = '';
-  try {
-    packed = fs.readFileSync(path.join(commonDir, 'packed-refs'), 'utf8');
-  } catch {
-    /* no packed refs */
-  }
-  if (packed.includes(prefix)) {
-    for (const line of packed.split('\n')) {
-      const sp = line.indexOf(' ');
-      if (sp !== 40 || !line.startsWith(prefix, 41)) continue;
-      const agent = presenceAgent(line.slice(41 + prefix.length));
-      if (agent && !agent.includes('/') && !out.has(agent)) out.set(agent, line.slice(0, 40));
-    }
+  for (const [ref, oid] of packedRefsUnder(commonDir, prefix)) {
+    const agent = presenceAgent(ref.slice(prefix.length));
+    if (agent && !agent.includes('/') && !out.has(agent)) out.set(agent, oid);
   }
   return out;
 }

@@ -25,6 +25,20 @@ export function readRef(commonDir: string, ref: string): string | null {
   return readPackedRef(commonDir, ref);
 }
 
+/** Every ref under `prefix` that packed-refs holds, as [ref, id] (one read; [] without the file). */
+export function packedRefsUnder(commonDir: string, prefix: string): [string, string][] {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(commonDir, 'packed-refs'), 'utf8');
+  } catch {
+    return [];
+  }
+  if (!text.includes(prefix)) return [];
+  const out: [string, string][] = [];
+  for (const line of text.split('\n')) if (line[40] === ' ' && line.startsWith(prefix, 41)) out.push([line.slice(41), line.slice(0, 40)]);
+  return out;
+}
+
 function readPackedRef(commonDir: string, ref: string): string | null {
   let text: string;
   try {

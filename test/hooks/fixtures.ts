@@ -60,3 +60,15 @@ export function bareRemote(): { base: string; bare: string } {
 export function startDaemon(base: string): Promise<GitDaemon> {
   return GitDaemon.start(base, hookEnv());
 }
+
+/** A bare remote with orc's hooks installed and a host cloned from it over file:// with `main` pushed (no orc state yet). */
+export function hookedRemoteAndHost(env: NodeJS.ProcessEnv): { bare: string; base: string; url: string; host: string } {
+  const { bare, base } = bareRemote();
+  const url = `file://${bare}`;
+  orcOk(base, env, 'hooks', 'install', '--remote-repo', bare);
+  const host = path.join(tmpDir('orc-host-'), 'host');
+  gitE(path.dirname(host), env, 'clone', '-q', url, host);
+  git(host, 'commit', '-q', '--allow-empty', '-m', 'init');
+  if (gitE(host, env, 'push', '-q', url, 'main').code !== 0) throw new Error(`git push of main to ${url} failed`);
+  return { bare, base, url, host };
+}

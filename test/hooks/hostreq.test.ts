@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, git, tmpDir } from '../helpers.js';
-import { bareRemote, gitE, hookEnv, orcOk } from './fixtures.js';
+import { gitE, hookEnv, hookedRemoteAndHost, orcOk } from './fixtures.js';
 
 const env = hookEnv();
 afterAll(cleanup);
@@ -25,13 +25,7 @@ function handCommit(repo: string, message: string, parents: string[] = []): stri
 
 describe('pre-receive on host request refs', () => {
   it("passes orc's own requests and answers, and refuses forged ones and deletions", () => {
-    const { bare, base } = bareRemote();
-    const url = `file://${bare}`;
-    orcOk(base, env, 'hooks', 'install', '--remote-repo', bare);
-    const host = path.join(tmpDir('orc-host-'), 'host');
-    gitE(path.dirname(host), env, 'clone', '-q', url, host);
-    git(host, 'commit', '-q', '--allow-empty', '-m', 'init');
-    expect(gitE(host, env, 'push', '-q', url, 'main').code).toBe(0);
+    const { bare, url, host } = hookedRemoteAndHost(env);
     orcOk(host, env, 'init', '--remote', 'origin');
     orcOk(host, env, 'ws', 'create', 'W');
     orcOk(host, env, 't', 'add', 'W', 'one', '--id', 't-1');

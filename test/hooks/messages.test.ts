@@ -8,20 +8,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, git, tmpDir } from '../helpers.js';
-import { bareRemote, gitE, hookEnv, orcOk } from './fixtures.js';
+import { gitE, hookEnv, hookedRemoteAndHost, orcOk } from './fixtures.js';
 
 afterAll(cleanup);
 
 describe('pre-receive and messages', () => {
   it('passes orc-made msg.send/read/ack and refuses a body that is not the recorded blob', () => {
     const env = hookEnv();
-    const { bare, base } = bareRemote();
-    const url = `file://${bare}`;
-    orcOk(base, env, 'hooks', 'install', '--remote-repo', bare);
-    const host = path.join(tmpDir('orc-host-'), 'host');
-    gitE(path.dirname(host), env, 'clone', '-q', url, host);
-    git(host, 'commit', '-q', '--allow-empty', '-m', 'init');
-    expect(gitE(host, env, 'push', '-q', url, 'main').code).toBe(0);
+    const { bare, url, host } = hookedRemoteAndHost(env);
     orcOk(host, env, 'a', 'register', 'alice');
     orcOk(host, env, 'a', 'register', 'bob');
     orcOk(host, env, 'init', '--remote', 'origin');

@@ -60,22 +60,32 @@ function refJson(bare: string, ref: string): Record<string, unknown> | null {
   return r.code === 0 ? (JSON.parse(r.stdout) as Record<string, unknown>) : null;
 }
 
+/**
+ * A remote with `tasks` tasks and hosts named `names` (the first is A, which publishes every op first
+ * and whose branch pushes are held, then end with `exit`); A's op `args` started, returned once A's
+ * request is on the remote and its push is held.
+ */
+async function publishedRequest(names: string[], tasks: number, args: string[], exit = 0) {
+  const { bare } = bareRemote();
+  const url = fileUrl(bare);
+  await seedRemote(url, tasks);
+  const hosts = names.map((n) => cloneHost(url, n));
+  const a = hosts[0]!;
+  git(a, 'config', 'orc.hostRequests', 'always');
+  const marks = path.join(path.dirname(a), 'marks');
+  holdBranchPushes(a, marks, exit);
+  const p = startOrc(a, args);
+  const host = writerOf(a);
+  await until("A's request on the remote", () => gitRaw(bare, 'rev-parse', '-q', '--verify', `refs/orc/hosts/${host}/req`).code === 0 && fs.existsSync(path.join(marks, 'held')));
+  return { bare, hosts, marks, p, host, go: () => fs.writeFileSync(path.join(marks, 'go'), '') };
+}
+
 describe('request refs: hosts decide each other\'s ops', () => {
   it('a requester killed after publishing: a host with orc.hostRequests off leaves its op; the next host decides it once, in its own push, and records the answer', async () => {
-    const { bare } = bareRemote();
-    const url = fileUrl(bare);
-    await seedRemote(url, 6);
-    const a = cloneHost(url, 'hostreq-a');
-    const b = cloneHost(url, 'hostreq-b');
-    const c = cloneHost(url, 'hostreq-c');
-    git(a, 'config', 'orc.hostRequests', 'always');
+    const { bare, hosts, p, host } = await publishedRequest(['hostreq-a', 'hostreq-b', 'hostreq-c'], 6, ['t', 'next', 'W', 'agent-a', '--json']);
+    const [, b, c] = hosts as [string, string, string];
     git(c, 'config', 'orc.hostRequests', 'off');
-    const marks = path.join(path.dirname(a), 'marks');
-    holdBranchPushes(a, marks);
-    const p = startOrc(a, ['t', 'next', 'W', 'agent-a', '--json']);
-    const host = writerOf(a);
     // A published its op, then its branch push hangs in the hook: kill the whole process group there.
-    await until("A's request on the remote", () => gitRaw(bare, 'rev-parse', '-q', '--verify', `refs/orc/hosts/${host}/req`).code === 0 && fs.existsSync(path.join(marks, 'held')));
     process.kill(-p.child.pid!, 'SIGKILL');
     await p.done;
     const req = refJson(bare, `refs/orc/hosts/${host}/req`)!;
@@ -107,23 +117,14 @@ describe('request refs: hosts decide each other\'s ops', () => {
   }, 90_000);
 
   it('a requester left alive reports the answer another host recorded, and its own held push decides nothing twice', async () => {
-    const { bare } = bareRemote();
-    const url = fileUrl(bare);
-    await seedRemote(url, 4);
-    const a = cloneHost(url, 'hostreq-a2');
-    const b = cloneHost(url, 'hostreq-b2');
-    git(a, 'config', 'orc.hostRequests', 'always');
-    const marks = path.join(path.dirname(a), 'marks');
-    holdBranchPushes(a, marks);
-    const p = startOrc(a, ['lock', 'acquire', 'db', 'agent-a', '--json']);
-    const host = writerOf(a);
-    await until("A's request on the remote", () => gitRaw(bare, 'rev-parse', '-q', '--verify', `refs/orc/hosts/${host}/req`).code === 0 && fs.existsSync(path.join(marks, 'held')));
+    const { bare, hosts, p, host, go } = await publishedRequest(['hostreq-a2', 'hostreq-b2'], 4, ['lock', 'acquire', 'db', 'agent-a', '--json']);
+    const b = hosts[1]!;
     // B's op decides A's first: A holds the lock, B is refused.
     const r = orc(b, ['lock', 'acquire', 'db', 'agent-b', '--json']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/agent-a/);
     // A's held push goes on (a stale lease: refused), it fetches, and reports B's answer for it.
-    fs.writeFileSync(path.join(marks, 'go'), '');
+    go();
     const ra = await p.done;
     expect(ra.code, ra.stderr).toBe(0);
     expect(JSON.parse(ra.stdout)).toMatchObject({ resource: 'db', agent: 'agent-a' });
@@ -132,19 +133,10 @@ describe('request refs: hosts decide each other\'s ops', () => {
   }, 90_000);
 
   it('a requester whose remote goes away after publishing says the outcome is unknown (exit 3) and where it will be; another host decides the op later, once', async () => {
-    const { bare } = bareRemote();
-    const url = fileUrl(bare);
-    await seedRemote(url, 4);
-    const a = cloneHost(url, 'hostreq-a3');
-    const b = cloneHost(url, 'hostreq-b3');
-    git(a, 'config', 'orc.hostRequests', 'always');
-    const marks = path.join(path.dirname(a), 'marks');
-    holdBranchPushes(a, marks, 1);
-    const p = startOrc(a, ['t', 'next', 'W', 'agent-a', '--json']);
-    const host = writerOf(a);
-    await until("A's request on the remote", () => gitRaw(bare, 'rev-parse', '-q', '--verify', `refs/orc/hosts/${host}/req`).code === 0 && fs.existsSync(path.join(marks, 'held')));
+    const { bare, hosts, p, host, go } = await publishedRequest(['hostreq-a3', 'hostreq-b3'], 4, ['t', 'next', 'W', 'agent-a', '--json'], 1);
+    const b = hosts[1]!;
     const back = takeOffline(bare);
-    fs.writeFileSync(path.join(marks, 'go'), '');
+    go();
     const ra = await p.done;
     back();
     expect(ra.code, ra.stderr).toBe(3);
