@@ -5,6 +5,8 @@
 //       server would hold them), for BENCH_HOSTS_SECONDS (default 20)
 //   7b. loops of one `orc` CLI process per op, 4 loops per host
 //   7c. 7a through bench/delay-proxy.mjs, 25 ms added each way
+//   7d. 7a with `git config orc.hostRequests off` on every host (hosts do not
+//       decide each other's ops: what src/ops/hostreq.ts gains)
 //
 // Aggregate exclusive ops/s (claims + completes), claim p99, each host's share
 // of the claims against a fair share, calls that failed. Every claim reported
@@ -39,7 +41,7 @@ export async function hostsBench({ tmp, env, cli, node = process.execPath, progr
     const r = await run(node, [cli, ...args], { cwd, env });
     if (r.code !== 0) throw new Error(`orc ${args.join(' ')} in ${cwd} exited ${r.code}: ${r.stderr}`);
   };
-  const setup = async (name, urlOf) => {
+  const setup = async (name, urlOf, config = []) => {
     bare(base, `${name}.git`);
     const seedDir = makeRepo(tmp, `${name}-seed`);
     await withTasks(seedDir, ids(C.tasks));
@@ -49,6 +51,7 @@ export async function hostsBench({ tmp, env, cli, node = process.execPath, progr
     for (let i = 0; i < C.hosts; i++) {
       const dir = makeRepo(tmp, `${name}-host-${i + 1}`);
       git(dir, 'remote', 'add', 'origin', urlOf(`${name}.git`));
+      for (const [k, v] of config) git(dir, 'config', k, v);
       await orcOk(dir, ['init', '--remote', 'origin']);
       dirs.push(dir);
     }
@@ -94,8 +97,8 @@ export async function hostsBench({ tmp, env, cli, node = process.execPath, progr
     return [label, row.ops_per_s.toFixed(1), `${Math.round(row.claim_p50_ms)} / ${Math.round(row.claim_p99_ms)} ms`, `${row.min_share.toFixed(2)} (${row.per_host.join('/')})`, String(failed), v.pushes === null ? '' : `${v.pushes} for ${ops}`, v.ok ? 'yes' : 'NO'];
   };
 
-  const libRun = async (name, urlOf) => {
-    const hosts = await setup(name, urlOf);
+  const libRun = async (name, urlOf, config = []) => {
+    const hosts = await setup(name, urlOf, config);
     countPushes(name);
     const startAt = Date.now() + 2500;
     const t0 = startAt;
@@ -161,6 +164,10 @@ export async function hostsBench({ tmp, env, cli, node = process.execPath, progr
     } finally {
       await proxy.close();
     }
+
+    progress(`hosts: the library run with host requests off (orc.hostRequests off), for comparison`);
+    const off = await libRun('off', (n) => daemon.url(n), [['orc.hostRequests', 'off']]);
+    rows.push(summarize(`library, host requests off`, 'off', off.kids, off.wallS));
   } finally {
     await daemon.stop();
   }
