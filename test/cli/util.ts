@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect } from 'vitest';
-import { fingerprint, git, orc, testEnv, tmpDir, type RunResult } from '../helpers.js';
+import { fingerprint, git, orc, testEnv, tmpDir, waitMaintenance, type RunResult } from '../helpers.js';
 
 export const REF = 'refs/heads/orc';
 
@@ -134,6 +134,9 @@ export function expectRefused(
   names: (string | RegExp)[] = [],
   opts: { env?: Record<string, string>; input?: string; cwd?: string } = {},
 ): RunResult {
+  // A detached size check or repack an earlier op started may still hold its lock: let it end first,
+  // or its lock file going away reads as a change this command made (seen in CI: orc/compact.lock).
+  waitMaintenance(repo);
   const before = tip(repo);
   const fp = fingerprint(repo);
   const gitFilesBefore = gitDirFiles(repo);
