@@ -83,7 +83,20 @@ export class HostRequests {
     return this.view.get(this.host) ?? { host: this.host, reqOid: null, low: 0, requests: [], ansOid: null, answers: {} };
   }
 
+  /** published.json as read once per leadership (only the leader writes it; see forget). */
+  private cached: PublishedFile | null = null;
+
+  /** A new leadership: another process of this host may have published since, so read the file again. */
+  forget(): void {
+    this.cached = null;
+    this.fresh = false;
+  }
+
   private readFile(): PublishedFile {
+    return (this.cached ??= this.loadFile());
+  }
+
+  private loadFile(): PublishedFile {
     try {
       const v = JSON.parse(fs.readFileSync(this.file, 'utf8')) as PublishedFile;
       if (Number.isSafeInteger(v.next) && v.ids && typeof v.ids === 'object') return v;
@@ -155,6 +168,7 @@ export class HostRequests {
   }
 
   private writeFile(f: PublishedFile): void {
+    this.cached = f;
     const tmp = `${this.file}.${process.pid}.tmp`;
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
     fs.writeFileSync(tmp, JSON.stringify(f));

@@ -297,7 +297,7 @@ export class Sync {
   /** As the leader: batches of the queue (this process's ops and the files of others), oldest first, until it is empty. */
   private async lead(): Promise<void> {
     // Another process of this host may have published since this one last fetched.
-    if (this.inbox) this.inbox.fresh = false;
+    this.inbox?.forget();
     await this.recover();
     let serving = 0;
     for (;;) {
