@@ -156,14 +156,39 @@ export function* eachEvent(s: StateReader, q: Omit<EventQuery, 'last'> = {}): Ge
   }
 }
 
+/**
+ * Parsed segments by blob id, the last SEGMENTS_KEPT read (a segment is
+ * immutable under its id; a full one, most of a day's, never changes again):
+ * status and a dashboard's refresh read today's events over and over, and
+ * parsed them whole each time. Small, so a walk over the whole log still
+ * holds about one day's segments. Events are shared: callers never mutate them.
+ */
+const segments = new Map<string, OrcEvent[]>();
+const SEGMENTS_KEPT = 64;
+
+function segmentOf(s: StateReader, path: string, oid: string): OrcEvent[] {
+  const known = segments.get(oid);
+  if (known) {
+    segments.delete(oid);
+    segments.set(oid, known);
+    return known;
+  }
+  const buf = s.read(path);
+  if (!buf) return [];
+  const evs = parseSegment(s, path, buf);
+  if (buf.length > 2 * SEGMENT_MAX_BYTES) return evs; // bigger than orc makes them: not kept (memory)
+  segments.set(oid, evs);
+  if (segments.size > SEGMENTS_KEPT) segments.delete(segments.keys().next().value!);
+  return evs;
+}
+
 /** One day's events, from all its segments (in one folder or both layouts'), in time order. */
 function readDay(s: StateReader, dirs: string[]): OrcEvent[] {
   const day: OrcEvent[] = [];
   for (const dir of dirs) {
     for (const e of s.list(dir)) {
       if (e.dir || !e.name.endsWith('.jsonl')) continue;
-      const buf = s.read(`${dir}/${e.name}`);
-      if (buf) day.push(...parseSegment(s, `${dir}/${e.name}`, buf));
+      for (const ev of segmentOf(s, `${dir}/${e.name}`, e.oid)) day.push(ev);
     }
   }
   // Stable sort: events of one segment keep their commit order on equal timestamps.

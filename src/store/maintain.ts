@@ -65,6 +65,33 @@ export function packPolicy(repo: RepoPaths, settings: PackSettings | (() => Pack
 const HEX2 = /^[0-9a-f]{2}$/;
 const LOOSE = /^[0-9a-f]{38}$/;
 
+/**
+ * Loose-object counts of fan-out folders, kept while the folder's change and
+ * modify times and inode stay what they were: a stat instead of a listing
+ * (storageInfo lists 256 folders; 1 ms of stats against 4.5 ms of listings).
+ * As git's index does against "racy" timestamps, a count is kept only when
+ * the folder was last changed well before it was listed (FRESH_MS), so a
+ * change within the same timestamp tick as the listing cannot hide behind an
+ * unchanged time.
+ */
+const dirCounts = new Map<string, { ino: bigint; mtime: bigint; ctime: bigint; n: number }>();
+const FRESH_MS = 50n;
+
+function countDirCached(dir: string): number {
+  const st = fs.statSync(dir, { bigint: true, throwIfNoEntry: false });
+  if (!st) {
+    dirCounts.delete(dir);
+    return 0;
+  }
+  const known = dirCounts.get(dir);
+  if (known && known.ino === st.ino && known.mtime === st.mtimeNs && known.ctime === st.ctimeNs) return known.n;
+  const n = countDir(dir);
+  const now = BigInt(Date.now()) * 1_000_000n;
+  if (now - st.mtimeNs > FRESH_MS * 1_000_000n && now - st.ctimeNs > FRESH_MS * 1_000_000n) dirCounts.set(dir, { ino: st.ino, mtime: st.mtimeNs, ctime: st.ctimeNs, n });
+  else dirCounts.delete(dir);
+  return n;
+}
+
 function countDir(dir: string): number {
   let n = 0;
   try {
@@ -100,7 +127,7 @@ export function storageInfo(objectsDir: string): StorageInfo {
   } catch {
     names = [];
   }
-  for (const d of names) if (HEX2.test(d)) loose += countDir(path.join(objectsDir, d));
+  for (const d of names) if (HEX2.test(d)) loose += countDirCached(path.join(objectsDir, d));
   let packs = 0;
   let bytes = 0;
   const packDir = path.join(objectsDir, 'pack');

@@ -79,6 +79,34 @@ describe('orc packs its own loose objects', () => {
     expect(estimateLoose(path.join(repo, '.git', 'objects'), 1)).toBe(exact);
   });
 
+  it('counts loose objects exactly through its per-folder cache: objects added or removed at once, or later, are seen', async () => {
+    const objects = tmpDir('orc-objects-');
+    const dir = path.join(objects, 'ab');
+    fs.mkdirSync(dir);
+    const put = (n: number) => fs.writeFileSync(path.join(dir, `${String(n % 10).repeat(38)}`), '');
+    put(1);
+    expect(storageInfo(objects).loose_objects).toBe(1);
+    // Within the folder's timestamp tick: not kept, so the next object is seen.
+    put(2);
+    expect(storageInfo(objects).loose_objects).toBe(2);
+    await sleep(120);
+    expect(storageInfo(objects).loose_objects).toBe(2); // kept now
+    put(3);
+    expect(storageInfo(objects).loose_objects).toBe(3);
+    await sleep(120);
+    expect(storageInfo(objects).loose_objects).toBe(3);
+    fs.rmSync(path.join(dir, '2'.repeat(38)));
+    expect(storageInfo(objects).loose_objects).toBe(2);
+    // A folder replaced by another of the same name (prune-packed removes empty ones; new objects make it again).
+    await sleep(120);
+    expect(storageInfo(objects).loose_objects).toBe(2);
+    fs.rmSync(dir, { recursive: true });
+    expect(storageInfo(objects).loose_objects).toBe(0);
+    fs.mkdirSync(dir);
+    put(4);
+    expect(storageInfo(objects).loose_objects).toBe(1);
+  });
+
   it('estimates right after a repack was killed while pruning: loose objects left only in the later fan-out folders', () => {
     // `git prune-packed` empties 00, 01, … in order; killed half way, 00-7f are empty and 80-ff full.
     const objects = tmpDir('orc-objects-');
