@@ -7,6 +7,7 @@
 //   7c. 7a through bench/delay-proxy.mjs, 25 ms added each way
 //   7d. 7a with `git config orc.hostRequests off` on every host (hosts do not
 //       decide each other's ops: what src/ops/hostreq.ts gains)
+//   (BENCH_HOSTS_ROWS=lib,off runs only those rows, for quick comparisons)
 //
 // Aggregate exclusive ops/s (claims + completes), claim p99, each host's share
 // of the claims against a fair share, calls that failed. Every claim reported
@@ -113,61 +114,68 @@ export async function hostsBench({ tmp, env, cli, node = process.execPath, progr
     return { kids, wallS };
   };
   const rows = [];
-  const sharesOk = (name) => results[name].min_share >= 0.5;
+  const sharesOk = (name) => !results[name] || results[name].min_share >= 0.5;
+  // BENCH_HOSTS_ROWS=lib,cli,wan,off (default all) runs only those rows (quick comparisons).
+  const only = new Set((process.env.BENCH_HOSTS_ROWS ?? 'lib,cli,wan,off').split(','));
   try {
-    progress(`hosts: ${C.hosts} hosts x ${C.agentsPerHost} library agents, claim+complete for ${C.seconds} s (git daemon)`);
-    const a = await libRun('lib', (n) => daemon.url(n));
-    rows.push(summarize(`library, ${C.hosts} x ${C.agentsPerHost} agents`, 'lib', a.kids, a.wallS));
-
-    progress(`hosts: ${C.hosts} hosts x ${C.cliLoopsPerHost} loops of orc CLI processes for ${C.seconds} s`);
-    const hosts = await setup('cli', (n) => daemon.url(n));
-    countPushes('cli');
-    const stopAt = Date.now() + C.seconds * 1000;
-    const t0 = Date.now();
-    const perHost = await Promise.all(
-      hosts.map(async (dir, h) => {
-        const acc = { claims: [], claimMs: [], ops: 0, failed: 0, errors: [] };
-        await Promise.all(
-          Array.from({ length: C.cliLoopsPerHost }, async (_, k) => {
-            const agent = `host${h + 1}-p${k + 1}`;
-            while (Date.now() < stopAt) {
-              const t = Date.now();
-              const r = await run(node, [cli, 't', 'next', 'W', agent, '--json'], { cwd: dir, env });
-              if (r.code !== 0) {
-                acc.failed++;
-                acc.errors.push(r.stderr.trim().split('\n')[0]);
-                continue;
-              }
-              const task = JSON.parse(r.stdout);
-              if (!task) break;
-              acc.claimMs.push(Date.now() - t);
-              acc.claims.push(task.id);
-              acc.ops++;
-              const d = await run(node, [cli, 't', 'done', 'W', task.id, 'ok', '--agent', agent], { cwd: dir, env });
-              if (d.code !== 0) {
-                acc.failed++;
-                acc.errors.push(d.stderr.trim().split('\n')[0]);
-              } else acc.ops++;
-            }
-          }),
-        );
-        return acc;
-      }),
-    );
-    rows.push(summarize(`CLI, ${C.hosts} x ${C.cliLoopsPerHost} process loops`, 'cli', perHost, (Date.now() - t0) / 1000));
-
-    progress(`hosts: the library run through a ${C.delayMs} ms delay proxy`);
-    const proxy = await startDelayProxy({ targetPort: daemon.port, delayMs: C.delayMs });
-    try {
-      const w = await libRun('wan', (n) => `git://127.0.0.1:${proxy.port}/${n}`);
-      rows.push(summarize(`library via ${C.delayMs} ms delay proxy`, 'wan', w.kids, w.wallS));
-    } finally {
-      await proxy.close();
+    if (only.has('lib')) {
+      progress(`hosts: ${C.hosts} hosts x ${C.agentsPerHost} library agents, claim+complete for ${C.seconds} s (git daemon)`);
+      const a = await libRun('lib', (n) => daemon.url(n));
+      rows.push(summarize(`library, ${C.hosts} x ${C.agentsPerHost} agents`, 'lib', a.kids, a.wallS));
     }
-
-    progress(`hosts: the library run with host requests off (orc.hostRequests off), for comparison`);
-    const off = await libRun('off', (n) => daemon.url(n), [['orc.hostRequests', 'off']]);
-    rows.push(summarize(`library, host requests off`, 'off', off.kids, off.wallS));
+    if (only.has('cli')) {
+      progress(`hosts: ${C.hosts} hosts x ${C.cliLoopsPerHost} loops of orc CLI processes for ${C.seconds} s`);
+      const hosts = await setup('cli', (n) => daemon.url(n));
+      countPushes('cli');
+      const stopAt = Date.now() + C.seconds * 1000;
+      const t0 = Date.now();
+      const perHost = await Promise.all(
+        hosts.map(async (dir, h) => {
+          const acc = { claims: [], claimMs: [], ops: 0, failed: 0, errors: [] };
+          await Promise.all(
+            Array.from({ length: C.cliLoopsPerHost }, async (_, k) => {
+              const agent = `host${h + 1}-p${k + 1}`;
+              while (Date.now() < stopAt) {
+                const t = Date.now();
+                const r = await run(node, [cli, 't', 'next', 'W', agent, '--json'], { cwd: dir, env });
+                if (r.code !== 0) {
+                  acc.failed++;
+                  acc.errors.push(r.stderr.trim().split('\n')[0]);
+                  continue;
+                }
+                const task = JSON.parse(r.stdout);
+                if (!task) break;
+                acc.claimMs.push(Date.now() - t);
+                acc.claims.push(task.id);
+                acc.ops++;
+                const d = await run(node, [cli, 't', 'done', 'W', task.id, 'ok', '--agent', agent], { cwd: dir, env });
+                if (d.code !== 0) {
+                  acc.failed++;
+                  acc.errors.push(d.stderr.trim().split('\n')[0]);
+                } else acc.ops++;
+              }
+            }),
+          );
+          return acc;
+        }),
+      );
+      rows.push(summarize(`CLI, ${C.hosts} x ${C.cliLoopsPerHost} process loops`, 'cli', perHost, (Date.now() - t0) / 1000));
+    }
+    if (only.has('wan')) {
+      progress(`hosts: the library run through a ${C.delayMs} ms delay proxy`);
+      const proxy = await startDelayProxy({ targetPort: daemon.port, delayMs: C.delayMs });
+      try {
+        const w = await libRun('wan', (n) => `git://127.0.0.1:${proxy.port}/${n}`);
+        rows.push(summarize(`library via ${C.delayMs} ms delay proxy`, 'wan', w.kids, w.wallS));
+      } finally {
+        await proxy.close();
+      }
+    }
+    if (only.has('off')) {
+      progress(`hosts: the library run with host requests off (orc.hostRequests off), for comparison`);
+      const off = await libRun('off', (n) => daemon.url(n), [['orc.hostRequests', 'off']]);
+      rows.push(summarize(`library, host requests off`, 'off', off.kids, off.wallS));
+    }
   } finally {
     await daemon.stop();
   }
