@@ -111,6 +111,11 @@ export class HostRequests {
     return this.mem.ids[id] ?? this.readFile().ids[id];
   }
 
+  /** This host's answers ref as this view holds it (null: none). */
+  get answersOid(): string | null {
+    return this.mine().ansOid;
+  }
+
   /** An answer recorded for this host's request `id`, if any. */
   answerOf(id: string): Outcome | undefined {
     const a = this.mine().answers[id];

@@ -7,8 +7,8 @@ import { checkOid } from '../store/objects.js';
 import { trailers } from '../store/commit.js';
 import type { GitStore } from '../store/gitstore.js';
 import { last, loadConfig } from '../store/config.js';
-import { commitsSince, fetchBranch, isAncestor, pushAtomic, pushBranch, runGit, updateRef } from '../store/gitcli.js';
-import type { InboxOutcome } from '../store/hostreq.js';
+import { commitsSince, fetchBranch, isAncestor, lsRemote, pushAtomic, pushBranch, runGit, updateRef } from '../store/gitcli.js';
+import { ansRef, type InboxOutcome } from '../store/hostreq.js';
 import { inboxMode, HostRequests, MAX_FOREIGN, type InboxMode } from './hostreq.js';
 import { fetchPresence, publishPresence, type RemotePresence } from './presence-sync.js';
 import { identity, type Engine, type OpOutcome } from './engine.js';
@@ -465,21 +465,47 @@ export class Sync {
             const quietMs = 2 * ((st.fetchMs ?? 50) + st.pushMs) + 200;
             const waitUntil = Date.now() + WAIT_MS;
             let moved = Date.now();
-            while (Date.now() < waitUntil && Date.now() - moved < quietMs && !todo.every((e) => preset.has(e))) {
-              // An answer comes once a round of the serving host: polling faster only loads the remote.
-              await sleep(Math.min(1000, (st.fetchMs ?? 50) + st.pushMs));
-              const before = base;
-              base = await fetchBase();
-              guessed = false;
+            let seen = base;
+            /** Whether `base` is older than the last probe's tip (probes do not fetch). */
+            let behind = false;
+            const answers = ansRef(ib.host);
+            const collect = () => {
               for (const e of todo) {
                 const a = preset.has(e) ? undefined : ib.answerOf(this.ownId(e));
                 if (a) preset.set(e, a);
               }
-              if (base !== before) moved = Date.now();
+            };
+            while (Date.now() < waitUntil && Date.now() - moved < quietMs && !todo.every((e) => preset.has(e))) {
+              // An answer comes once a round of the serving host: polling faster only loads the remote.
+              await sleep(Math.min(1000, (st.fetchMs ?? 50) + st.pushMs));
+              // Probe first (ls-remote: one process, nothing written); fetch only once this host's answers moved.
+              const refs = await lsRemote(this.repo, this.remote, [`refs/heads/${this.branch}`, answers]).catch(() => null);
+              if (refs && (refs.get(answers) ?? null) === ib.answersOid) {
+                const tip = refs.get(`refs/heads/${this.branch}`) ?? null;
+                if (tip !== seen) moved = Date.now();
+                seen = tip;
+                behind = tip !== base;
+                continue;
+              }
+              base = await fetchBase();
+              guessed = false;
+              behind = false;
+              collect();
+              if (base !== seen) moved = Date.now();
+              seen = base;
             }
             if (todo.every((e) => preset.has(e))) {
               this.queue.writeState(st);
               return preset;
+            }
+            if (behind) {
+              base = await fetchBase();
+              guessed = false;
+              collect();
+              if (todo.every((e) => preset.has(e))) {
+                this.queue.writeState(st);
+                return preset;
+              }
             }
           }
         }
@@ -531,7 +557,9 @@ export class Sync {
         return outcomes;
       }
       // A host that won a moment ago gives way (giveWayMs); one that just lost pushes at once.
-      if (attempt === 1 && committed && !serveOnly) {
+      // Not when the batch serves other hosts' requests: those hosts are waiting for this very push
+      // (they are served in arrival order, which is the fairness the rule is for).
+      if (attempt === 1 && committed && !serveOnly && !list.some((e) => e.inbox && !todo.includes(e))) {
         const wait = giveWayMs(st.lastWin, st.pushMs, st.fetchMs ?? 50, Date.now(), Math.random(), st.lostAt ?? 0);
         if (wait > 0) await sleep(wait);
       }

@@ -98,7 +98,8 @@ export async function fetchBranch(
   const hostsNs = `${own}-hosts/`;
   const also = [...(opts.presence ? [`+refs/orc/presence/*:${presenceNs}*`] : []), ...(opts.hostRequests ? [`+refs/orc/hosts/*:${hostsNs}*`] : [])];
   for (let attempt = 1; ; attempt++) {
-    const r = await runGit(repo, ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--refmap=', remote, `+refs/heads/${branch}:${own}`, ...also]);
+    // maintenance.auto=false: not git's `maintenance run --auto` after every fetch (a process start each; orc packs its own objects).
+    const r = await runGit(repo, ['-c', 'maintenance.auto=false', 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--refmap=', remote, `+refs/heads/${branch}:${own}`, ...also]);
     if (r.code !== 0) {
       if (/couldn't find remote ref/i.test(r.stderr)) return null;
       if (LOCAL_LOCK_RACE.test(r.stderr) && attempt < 20) {
@@ -121,6 +122,22 @@ export async function fetchBranch(
   }
   if (tip) mirrorRef(repo, tracking, tip, opts.shared ?? null);
   return tip;
+}
+
+/**
+ * The remote's values of `refs` (absent ones left out), by `git ls-remote`:
+ * a poll that writes nothing and starts one process here where a fetch starts
+ * three (fetch, its connectivity check, unpack). ENV when the remote cannot be reached.
+ */
+export async function lsRemote(repo: RepoPaths, remote: string, refs: string[]): Promise<Map<string, string>> {
+  const r = await runGit(repo, ['ls-remote', '--quiet', remote, ...refs]);
+  if (r.code !== 0) throw unreachable(remote, firstLine(r.stderr));
+  const out = new Map<string, string>();
+  for (const line of r.stdout.split('\n')) {
+    const m = /^([0-9a-f]{40,64})\t(\S+)$/.exec(line);
+    if (m && refs.includes(m[2]!)) out.set(m[2]!, m[1]!);
+  }
+  return out;
 }
 
 /** Removes a ref only this process uses; through git only if a concurrent `git pack-refs` packed it meanwhile. */

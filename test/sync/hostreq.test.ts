@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ORC_BIN, cleanup, git, orc, testEnv } from '../helpers.js';
+import { ORC_BIN, cleanup, git, orc, testEnv, tmpDir } from '../helpers.js';
 import { bareRemote, cloneHost, fileUrl, gitRaw, orcOk, remoteSubjects, seedRemote, sleep, takeOffline } from './daemon.js';
 
 afterAll(cleanup);
@@ -28,8 +28,8 @@ function holdBranchPushes(dir: string, marks: string, exit = 0): void {
   );
 }
 
-function startOrc(cwd: string, args: string[]) {
-  const child = spawn(process.execPath, [ORC_BIN, ...args], { cwd, env: testEnv(), detached: true });
+function startOrc(cwd: string, args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [ORC_BIN, ...args], { cwd, env: { ...testEnv(), ...env }, detached: true });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -65,7 +65,7 @@ function refJson(bare: string, ref: string): Record<string, unknown> | null {
  * and whose branch pushes are held, then end with `exit`); A's op `args` started, returned once A's
  * request is on the remote and its push is held.
  */
-async function publishedRequest(names: string[], tasks: number, args: string[], exit = 0) {
+async function publishedRequest(names: string[], tasks: number, args: string[], exit = 0, env: Record<string, string> = {}) {
   const { bare } = bareRemote();
   const url = fileUrl(bare);
   await seedRemote(url, tasks);
@@ -74,7 +74,7 @@ async function publishedRequest(names: string[], tasks: number, args: string[], 
   git(a, 'config', 'orc.hostRequests', 'always');
   const marks = path.join(path.dirname(a), 'marks');
   holdBranchPushes(a, marks, exit);
-  const p = startOrc(a, args);
+  const p = startOrc(a, args, env);
   const host = writerOf(a);
   await until("A's request on the remote", () => gitRaw(bare, 'rev-parse', '-q', '--verify', `refs/orc/hosts/${host}/req`).code === 0 && fs.existsSync(path.join(marks, 'held')));
   return { bare, hosts, marks, p, host, go: () => fs.writeFileSync(path.join(marks, 'go'), '') };
@@ -131,6 +131,46 @@ describe('request refs: hosts decide each other\'s ops', () => {
     expect(remoteSubjects(bare).filter((s) => s.startsWith('acquire lock db ')).length).toBe(1);
     expect(Object.keys((refJson(bare, `refs/orc/hosts/${host}/ans`)!.answers as object))).toHaveLength(1);
   }, 90_000);
+
+  it('a requester waiting while another host wins polls with ls-remote, fetches once its answers move, and takes the serving host\'s answer', async () => {
+    const trace = path.join(tmpDir('orc-trace-'), 'a.trace');
+    const { bare, hosts, p, host, go } = await publishedRequest(['hostreq-a4', 'hostreq-b4', 'hostreq-c4'], 6, ['t', 'next', 'W', 'agent-a', '--json'], 0, { GIT_TRACE2_EVENT: trace });
+    const [, b, c] = hosts as [string, string, string];
+    // C wins the races meanwhile (and serves nobody): A's held push goes stale and A is refused.
+    git(c, 'config', 'orc.hostRequests', 'off');
+    orcOk(c, ['lock', 'acquire', 'res-0', 'agent-c', '--json']);
+    let stop = false;
+    const cLoop = (async () => {
+      for (let i = 1; !stop && i < 200; i++) await startOrc(c, ['lock', 'acquire', `res-${i}`, 'agent-c', '--json']).done;
+    })();
+    const commands = (name: string) => (fs.existsSync(trace) ? fs.readFileSync(trace, 'utf8').split('\n').filter((l) => l.includes('"event":"cmd_name"') && l.includes(`"name":"${name}"`)).length : 0);
+    try {
+      go();
+      // A waits for C's rounds, polling with ls-remote ...
+      await until("A's ls-remote polls", () => commands('ls-remote') >= 2, 30_000);
+      const fetchesWhileWaiting = commands('fetch');
+      // ... and B's next op serves A's request in its push.
+      expect(JSON.parse(orcOk(b, ['t', 'next', 'W', 'agent-b', '--json']).stdout)).toMatchObject({ id: 't-01' });
+      const ra = await p.done;
+      expect(ra.code, ra.stderr).toBe(0);
+      expect(JSON.parse(ra.stdout)).toMatchObject({ id: 't-00', assigned_to: 'agent-a' });
+      // Probes write nothing: A fetched when its answers moved, not at every poll.
+      expect(commands('fetch') - fetchesWhileWaiting).toBeLessThanOrEqual(2);
+      expect(fetchesWhileWaiting).toBeLessThan(commands('ls-remote') + 4);
+      // And none of A's fetches started git's auto maintenance (orc packs its own objects).
+      expect(commands('fetch')).toBeGreaterThan(0);
+      expect(commands('maintenance')).toBe(0);
+    } finally {
+      stop = true;
+      await cLoop;
+    }
+    expect(claims(bare)).toEqual(['t-00 agent-a', 't-01 agent-b']);
+    // Decided by B: its event in B's segment, the answer in A's answers ref.
+    const claimA = gitRaw(bare, 'log', '-1', '--format=%H', '--grep=^claim W/t-00', 'orc').stdout.trim();
+    const files = gitRaw(bare, 'show', '--name-only', '--format=', claimA).stdout.split('\n');
+    expect(files.some((f) => f.startsWith('events/') && path.basename(f).startsWith(`${writerOf(b)}-`))).toBe(true);
+    expect(Object.values(refJson(bare, `refs/orc/hosts/${host}/ans`)!.answers as object)).toMatchObject([{ ok: true, result: { id: 't-00' } }]);
+  }, 120_000);
 
   it('a requester whose remote goes away after publishing says the outcome is unknown (exit 3) and where it will be; another host decides the op later, once', async () => {
     const { bare, hosts, p, host, go } = await publishedRequest(['hostreq-a3', 'hostreq-b3'], 4, ['t', 'next', 'W', 'agent-a', '--json'], 1);
