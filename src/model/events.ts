@@ -1,3 +1,4 @@
+import { Lru } from '../store/lru.js';
 import { eventDayDir } from './layout.js';
 import { corrupt, type StateReader } from './state.js';
 import type { OrcEvent } from './types.js';
@@ -157,28 +158,21 @@ export function* eachEvent(s: StateReader, q: Omit<EventQuery, 'last'> = {}): Ge
 }
 
 /**
- * Parsed segments by blob id, the last SEGMENTS_KEPT read (a segment is
+ * Parsed segments by blob id, the last 64 read (a segment is
  * immutable under its id; a full one, most of a day's, never changes again):
  * status and a dashboard's refresh read today's events over and over, and
  * parsed them whole each time. Small, so a walk over the whole log still
  * holds about one day's segments. Events are shared: callers never mutate them.
  */
-const segments = new Map<string, OrcEvent[]>();
-const SEGMENTS_KEPT = 64;
+const segments = new Lru<OrcEvent[]>(64);
 
 function segmentOf(s: StateReader, path: string, oid: string): OrcEvent[] {
   const known = segments.get(oid);
-  if (known) {
-    segments.delete(oid);
-    segments.set(oid, known);
-    return known;
-  }
+  if (known) return known;
   const buf = s.read(path);
   if (!buf) return [];
   const evs = parseSegment(s, path, buf);
-  if (buf.length > 2 * SEGMENT_MAX_BYTES) return evs; // bigger than orc makes them: not kept (memory)
-  segments.set(oid, evs);
-  if (segments.size > SEGMENTS_KEPT) segments.delete(segments.keys().next().value!);
+  if (buf.length <= 2 * SEGMENT_MAX_BYTES) segments.set(oid, evs); // bigger than orc makes them: not kept (memory)
   return evs;
 }
 

@@ -7,26 +7,8 @@ import { mkdirShared, type SharedPerm } from './perm.js';
 import { casRef, readRef, refLockInfo, type CasResult, type RefLockInfo } from './refs.js';
 import { readAllPresence, type Presence } from './presence.js';
 import type { RepoPaths } from './repo.js';
+import { Lru } from './lru.js';
 import { applyChanges, entryAt, isTreeMode, parseTree, type FileChanges, type TreeEntry } from './tree.js';
-
-/** A Map that forgets its oldest entries past `max`: immutable git objects only, keyed by id. */
-class Lru<V> {
-  private readonly map = new Map<string, V>();
-  constructor(private readonly max: number) {}
-  get(k: string): V | undefined {
-    return this.map.get(k);
-  }
-  set(k: string, v: V): void {
-    if (this.map.size >= this.max) {
-      let n = Math.ceil(this.max / 10);
-      for (const key of this.map.keys()) {
-        this.map.delete(key);
-        if (--n <= 0) break;
-      }
-    }
-    this.map.set(k, v);
-  }
-}
 
 /**
  * The state branch of one repository: reading the state at a commit, writing
