@@ -16,7 +16,9 @@
 //  12. the overlap check: lock acquire at 2,000 tasks / 200 running, with and without the running index (bench/overlap.mjs)
 //  13. a month for 20 agents: clone size, per-op and status growth, loose objects, heartbeat commits (bench/month.mjs)
 //
-// Environment: BENCH_KEEP=1 keeps the scratch repos (their path is printed); BENCH_MONTH_OPS shrinks the month.
+// Environment: BENCH_KEEP=1 keeps the scratch repos (their path is printed); BENCH_MONTH_OPS shrinks the month;
+// BENCH_ONLY=startup,perop,... runs only the named sections (startup perop status memory contention remote hosts
+// server mcp wait pack hostrepo overlap month), to rerun one at rest.
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -35,7 +37,7 @@ import { packBench } from './pack.mjs';
 import { hostRepoBench } from './hostrepo.mjs';
 import { overlapBench } from './overlap.mjs';
 import { monthBench } from './month.mjs';
-import { childEnv, git, makeRepo, max, median, ms, nowMs, pct, ratio, round, run, table, verdict } from './lib.mjs';
+import { childEnv, createLatency, git, makeRepo, max, median, ms, nowMs, pct, ratio, round, run, table, verdict } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -64,7 +66,12 @@ const CFG = {
   ],
   bigEvents: 100_000,
   bigDays: 30,
+  settleMaxMs: 240_000,
 };
+const SECTIONS = ['startup', 'perop', 'status', 'memory', 'contention', 'remote', 'hosts', 'server', 'mcp', 'wait', 'pack', 'hostrepo', 'overlap', 'month'];
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((x) => x.trim()).filter(Boolean)) : null;
+for (const name of ONLY ?? []) if (!SECTIONS.includes(name)) throw new Error(`BENCH_ONLY: no section ${name} (sections: ${SECTIONS.join(' ')})`);
+const want = (name) => !ONLY || ONLY.has(name);
 const TARGET = { startupRatio: 1.5, opRatio: 1.5, statusMs: 300, memMiB: 150 };
 
 const progress = (msg) => process.stderr.write(`[bench ${((nowMs() - benchStart) / 1000).toFixed(1).padStart(5)} s] ${msg}\n`);
@@ -335,6 +342,7 @@ async function gcBoth(big) {
   resetBig(big);
   const count = (repo) => Object.fromEntries(git(repo, 'count-objects', '-v').split('\n').map((l) => l.split(': ')).map(([k, v]) => [k, Number(v)]));
   const before = count(big.repo);
+  const preBig = Math.min(createLatency(big.repo), createLatency(big.repo));
   const t = nowMs();
   git(big.repo, 'gc', '--prune=now', '--quiet');
   const gcMs = nowMs() - t;
@@ -345,9 +353,30 @@ async function gcBoth(big) {
   const ts = nowMs();
   spawnSync('sync', [], { stdio: 'ignore' });
   const syncMs = nowMs() - ts;
+  // Then, on a disk mounted with `discard`, creating a file in the object folders gc just emptied stays
+  // several times slower for minutes (0.36 vs 0.05 ms per file; an op writes ~10), the big repo more than
+  // the empty one (it deleted 26,000 files): the packed rows measured that (addTask 2.5-2.9x big/empty
+  // in three runs). Wait, bounded, until creating files in both repos' object folders costs about what it
+  // cost before gc, and report how long that took.
+  const settle = { before_ms: round(preBig, 4), waited_s: 0, probes: [] };
+  const deadline = nowMs() + CFG.settleMaxMs;
+  for (let ok = 0; ok < 2 && nowMs() < deadline; ) {
+    const b = createLatency(big.repo);
+    const e = createLatency(emptyRepo);
+    settle.probes.push([round(b, 4), round(e, 4)]);
+    ok = Math.max(b, e) <= preBig * 1.5 + 0.02 ? ok + 1 : 0;
+    if (ok < 2) await new Promise((r) => setTimeout(r, 2000));
+  }
+  settle.waited_s = round((nowMs() - ts - syncMs) / 1000, 1);
+  settle.settled = nowMs() < deadline;
   const after = count(big.repo);
-  results.gc = { big_gc_ms: round(gcMs, 1), sync_ms: round(syncMs, 1), count_objects_before: before, count_objects_after: after };
-  report.push(`\ngit gc of the big repo: ${(gcMs / 1000).toFixed(1)} s (then \`sync\`, ${ms(syncMs)}); loose objects ${before.count} -> ${after.count}, packed ${after['in-pack']} objects in ${after.packs} pack(s), ${after['size-pack']} KiB`);
+  results.gc = { big_gc_ms: round(gcMs, 1), sync_ms: round(syncMs, 1), settle, count_objects_before: before, count_objects_after: after };
+  const last = settle.probes.at(-1) ?? [];
+  report.push(
+    `\ngit gc of the big repo: ${(gcMs / 1000).toFixed(1)} s (then \`sync\`, ${ms(syncMs)}); loose objects ${before.count} -> ${after.count}, packed ${after['in-pack']} objects in ${after.packs} pack(s), ${after['size-pack']} KiB` +
+      `\nfile creation in the object folders after gc: ${settle.probes[0]?.[0]} ms (big) / ${settle.probes[0]?.[1]} ms (empty) per file, ${preBig.toFixed(3)} ms before gc; ` +
+      (settle.settled ? `waited ${settle.waited_s} s until ${last[0]} / ${last[1]} ms` : `still ${last[0]} / ${last[1]} ms after ${settle.waited_s} s (gave up waiting: the packed rows include the disk's slowness)`),
+  );
 }
 
 // ================================================================== 4. peak memory
@@ -528,51 +557,31 @@ async function main() {
   process.stdout.write(`${report.join('\n')}\n`);
 
   try {
-    await startup();
-    const big = await buildBig();
-    await perOp(big, 'loose');
-    await statusBench(big, 'loose');
-    await memory(big, 'loose');
-    await gcBoth(big);
-    await statusBench(big, 'packed');
-    await perOp(big, 'packed');
-    await memory(big, 'packed');
-    await contention();
-    const remote = await remoteBench({ tmp, env, cli: CLI, node: NODE, progress });
-    results.remote = remote.results;
-    report.push(...remote.tables);
-    missed.push(...remote.missed);
-    const hosts = await hostsBench({ tmp, env, cli: CLI, node: NODE, progress });
-    results.hosts = hosts.results;
-    report.push(...hosts.tables);
-    missed.push(...hosts.missed);
-    const server = await serverBench({ repo: big.repo, env, cli: CLI, node: NODE, progress });
-    results.server = server.results;
-    report.push(...server.tables);
-    missed.push(...server.missed);
-    const mcp = await mcpBench({ tmp, env, cli: CLI, node: NODE, progress });
-    results.mcp = mcp.results;
-    report.push(...mcp.tables);
-    missed.push(...mcp.missed);
-    const wait = await waitBench({ tmp, env, cli: CLI, node: NODE, progress });
-    results.wait = wait.results;
-    report.push(...wait.tables);
-    missed.push(...wait.missed);
-    const pack = await packBench({ tmp, progress });
-    results.storage = pack.results;
-    report.push(...pack.tables);
-    missed.push(...pack.missed);
-    const host = await hostRepoBench({ tmp, progress });
-    results.host_repo = host.results;
-    report.push(...host.tables);
-    missed.push(...host.missed);
-    const overlap = await overlapBench({ tmp, progress, cli: CLI, node: NODE, env });
-    results.overlap = overlap.results;
-    report.push(...overlap.tables);
-    const month = await monthBench({ tmp, progress, ops: Number(process.env.BENCH_MONTH_OPS) || 50_000, hbMinutes: Number(process.env.BENCH_MONTH_HB_MIN) || 10 });
-    results.month = month.results;
-    report.push(...month.tables);
-    missed.push(...month.missed);
+    if (want('startup')) await startup();
+    const needBig = ['perop', 'status', 'memory', 'server'].some(want);
+    const big = needBig ? await buildBig() : null;
+    if (want('perop')) await perOp(big, 'loose');
+    if (want('status')) await statusBench(big, 'loose');
+    if (want('memory')) await memory(big, 'loose');
+    if (needBig) await gcBoth(big);
+    if (want('status')) await statusBench(big, 'packed');
+    if (want('perop')) await perOp(big, 'packed');
+    if (want('memory')) await memory(big, 'packed');
+    if (want('contention')) await contention();
+    const add = (key, r) => {
+      results[key] = r.results;
+      report.push(...r.tables);
+      missed.push(...(r.missed ?? []));
+    };
+    if (want('remote')) add('remote', await remoteBench({ tmp, env, cli: CLI, node: NODE, progress }));
+    if (want('hosts')) add('hosts', await hostsBench({ tmp, env, cli: CLI, node: NODE, progress }));
+    if (want('server')) add('server', await serverBench({ repo: big.repo, env, cli: CLI, node: NODE, progress }));
+    if (want('mcp')) add('mcp', await mcpBench({ tmp, env, cli: CLI, node: NODE, progress }));
+    if (want('wait')) add('wait', await waitBench({ tmp, env, cli: CLI, node: NODE, progress }));
+    if (want('pack')) add('storage', await packBench({ tmp, progress }));
+    if (want('hostrepo')) add('host_repo', await hostRepoBench({ tmp, progress }));
+    if (want('overlap')) add('overlap', await overlapBench({ tmp, progress, cli: CLI, node: NODE, env }));
+    if (want('month')) add('month', await monthBench({ tmp, progress, ops: Number(process.env.BENCH_MONTH_OPS) || 50_000, hbMinutes: Number(process.env.BENCH_MONTH_HB_MIN) || 10 }));
   } catch (e) {
     // Show what was measured before the failure, then fail.
     process.stdout.write(`${report.slice(3).join('\n')}\n\nBENCH FAILED: ${e?.stack ?? e}\n`);
