@@ -103,7 +103,7 @@ describe('templates', () => {
     const repo = await planned();
     // Each dry run picks a new cycle id: compare without it.
     // …and without relative times: they come from the wall clock here, and may round differently a second later.
-    const noCycle = (md: string) => md.replace(/\d{8}-\d{6}-[0-9a-f]{4}/g, 'CYCLE').replace(/\b(in \d+[smhd]|\d+[smhd] ago|just now)\b/g, 'WHEN');
+    const noCycle = (md: string) => md.replace(/\d{8}-\d{6}-[0-9a-f]{4}/g, 'CYCLE').replace(/\b(in \d+[smhd]|\d+[smhd] ago|just now)\b/g, 'WHEN').replace(/\d{4}-\d\d-\d\d \d\d:\d\d UTC/g, 'AT');
     const base = noCycle(run(repo, ['plan', '--dry-run']));
     expect(base).toMatch(/^# Cycle /);
     const list = orcJson<{ name: string; from: string }[]>(repo, ['templates', 'list']);
