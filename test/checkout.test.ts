@@ -58,7 +58,14 @@ let before: { main: string; wt: string; gitDirs: string };
 let writes = 0;
 
 /** Every kind of op and read, in one context. Returns the number of write ops (each must be one commit). */
-function everyOp(ctx: Ctx, tag: string, full = false): number {
+/**
+ * Every write op and the main reads from `ctx` ('full': every read in both output modes too; 'core':
+ * one op of each kind, for contexts that differ only in how the repo is found, which happens before
+ * any op runs). Returns the commits made.
+ */
+function everyOp(ctx: Ctx, tag: string, depth: 'full' | 'writes' | 'core' = 'writes'): number {
+  const full = depth === 'full';
+  const core = depth === 'core';
   const run = (args: string[], input?: string) => {
     const r = orc(ctx.cwd, [...args, ...ctx.extra], { env: ctx.env, ...(input === undefined ? {} : { input }) });
     expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
@@ -68,32 +75,42 @@ function everyOp(ctx: Ctx, tag: string, full = false): number {
   const ws = `ws-${tag}`;
   const agent = `agent-${tag}`;
   const c0 = commitCount(main);
+  let ops = 0;
+  const write = <T>(f: () => T): T => {
+    ops++;
+    return f();
+  };
 
-  json(['ws', 'create', ws, `workstream from ${tag}`, '2']);
-  json(['t', 'add', ws, 'first task', 'its description', '1', '--id', `${tag}-1`]);
-  run(['t', 'add', ws, 'second task', '--id', `${tag}-2`, '--resource', `res-${tag}`]);
-  json(['t', 'add', ws, 'third task', '--id', `${tag}-3`, '--after', `${tag}-1`]);
-  expect(json<{ id: string }>(['t', 'next', ws, agent]).id).toBe(`${tag}-1`);
-  expect(json<{ assigned_to: string }>(['t', 'claim', ws, `${tag}-2`, agent, '--lease', '120000']).assigned_to).toBe(agent);
-  expect(json<{ status: string }>(['t', 'complete', ws, `${tag}-1`, 'all done', '--agent', agent]).status).toBe('done');
-  run(['t', 'fail', ws, `${tag}-2`, 'gave up', '--agent', agent]);
-  json(['a', 'register', agent, 'claude', '--capabilities', 'ts,git']);
-  run(['a', 'heartbeat', agent]);
-  expect(json<{ token: number }>(['lock', 'acquire', `res-${tag}`, agent, '--ttl', '30000']).token).toBe(1);
-  run(['lock', 'release', `res-${tag}`, agent]);
-  json(['kb', 'write', `notes/${tag}`, 'some', 'knowledge']);
-  run(['kb', 'write', `notes/${tag}-stdin`, '-'], `from stdin in ${tag}\n`);
-  json(['kb', 'write', `notes/${tag}-gone`, 'temporary']);
-  json(['kb', 'rm', `notes/${tag}-gone`]);
-  json(['event', 'checkout_test', JSON.stringify({ tag })]);
-  run(['event', 'checkout_text'], undefined);
-  json(['plan']);
-  run(['plan']);
-  run(['init']);
-  const ops = 19; // the writes above; `init` on an existing branch changes nothing, nor does a known agent's heartbeat (its presence ref moves)
+  write(() => json(['ws', 'create', ws, `workstream from ${tag}`, '2']));
+  write(() => json(['t', 'add', ws, 'first task', 'its description', '1', '--id', `${tag}-1`]));
+  write(() => run(['t', 'add', ws, 'second task', '--id', `${tag}-2`, '--resource', `res-${tag}`]));
+  write(() => json(['t', 'add', ws, 'third task', '--id', `${tag}-3`, '--after', `${tag}-1`]));
+  if (!core) expect(write(() => json<{ id: string }>(['t', 'next', ws, agent])).id).toBe(`${tag}-1`);
+  expect(write(() => json<{ assigned_to: string }>(['t', 'claim', ws, core ? `${tag}-1` : `${tag}-2`, agent, '--lease', '120000'])).assigned_to).toBe(agent);
+  expect(write(() => json<{ status: string }>(['t', 'complete', ws, `${tag}-1`, 'all done', '--agent', agent])).status).toBe('done');
+  if (!core) {
+    write(() => run(['t', 'fail', ws, `${tag}-2`, 'gave up', '--agent', agent]));
+    write(() => json(['a', 'register', agent, 'claude', '--capabilities', 'ts,git']));
+    run(['a', 'heartbeat', agent]); // a known agent's heartbeat moves its presence ref: no commit
+  }
+  expect(write(() => json<{ token: number }>(['lock', 'acquire', `res-${tag}`, agent, '--ttl', '30000'])).token).toBe(1);
+  write(() => run(['lock', 'release', `res-${tag}`, agent]));
+  if (!core) write(() => json(['kb', 'write', `notes/${tag}`, 'some', 'knowledge']));
+  write(() => run(['kb', 'write', `notes/${tag}-stdin`, '-'], `from stdin in ${tag}\n`));
+  if (!core) {
+    write(() => json(['kb', 'write', `notes/${tag}-gone`, 'temporary']));
+    write(() => json(['kb', 'rm', `notes/${tag}-gone`]));
+    write(() => json(['event', 'checkout_test', JSON.stringify({ tag })]));
+  }
+  write(() => run(['event', 'checkout_text'], undefined));
+  if (!core) write(() => json(['plan']));
+  write(() => run(['plan']));
+  run(['init']); // on an existing branch: no commit
 
   // Reads: all of them in both output modes where `full`, the main ones elsewhere.
-  const reads = full
+  const reads = core
+    ? [['status'], ['t', 'list', ws]]
+    : full
     ? [['status'], ['log'], ['events'], ['events', '--action', 'checkout_test'], ['ws', 'list'], ['t', 'list', ws], ['t', 'show', ws, `${tag}-1`], ['a', 'list'], ['lock', 'list'], ['kb', 'list'], ['kb', 'read', `notes/${tag}`], ['plan', '--dry-run']]
     : [['status'], ['log'], ['events'], ['t', 'list', ws]];
   for (const args of reads) {
@@ -153,7 +170,7 @@ describe('the user checkout is never touched', () => {
   };
 
   it('from the main checkout', () => {
-    writes += everyOp({ cwd: main, extra: [], env: {} }, 'main', true);
+    writes += everyOp({ cwd: main, extra: [], env: {} }, 'main', 'full');
     check();
   }, 120_000);
 
@@ -163,7 +180,7 @@ describe('the user checkout is never touched', () => {
   }, 120_000);
 
   it('from a linked worktree with its own dirty state, and a subfolder of it', () => {
-    writes += everyOp({ cwd: wt, extra: [], env: {} }, 'wt', true);
+    writes += everyOp({ cwd: wt, extra: [], env: {} }, 'wt', 'full');
     writes += everyOp({ cwd: path.join(wt, 'sub'), extra: [], env: { ORC_AGENT: 'wt-agent' } }, 'wtsub');
     check();
     // The worktree's ops went to the one shared state branch.
@@ -172,10 +189,10 @@ describe('the user checkout is never touched', () => {
   }, 120_000);
 
   it('from outside the repo with --repo PATH and with ORC_REPO', () => {
-    writes += everyOp({ cwd: outside, extra: ['--repo', main], env: {} }, 'repoflag');
-    writes += everyOp({ cwd: outside, extra: ['--repo', path.join(wt, 'sub')], env: {} }, 'repoflagwt');
-    writes += everyOp({ cwd: outside, extra: [], env: { ORC_REPO: main } }, 'orcrepo');
-    writes += everyOp({ cwd: outside, extra: [], env: { ORC_REPO: wt } }, 'orcrepowt');
+    writes += everyOp({ cwd: outside, extra: ['--repo', main], env: {} }, 'repoflag', 'core');
+    writes += everyOp({ cwd: outside, extra: ['--repo', path.join(wt, 'sub')], env: {} }, 'repoflagwt', 'core');
+    writes += everyOp({ cwd: outside, extra: [], env: { ORC_REPO: main } }, 'orcrepo', 'core');
+    writes += everyOp({ cwd: outside, extra: [], env: { ORC_REPO: wt } }, 'orcrepowt', 'core');
     check();
     // Nothing was written where orc ran.
     expect(fs.readdirSync(outside)).toEqual([]);
