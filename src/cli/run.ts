@@ -3,11 +3,6 @@ import { CommanderError } from 'commander';
 import { OrcError, exitCodeOf } from '../errors.js';
 
 /**
- * Runs the program and turns every failure into one line on stderr and the
- * exit code of DESIGN.md: 2 for usage, the error's own for an OrcError, 3 for
- * anything from the environment. Stack traces only with ORC_DEBUG.
- */
-/**
  * Exits once stdout and stderr have written everything. Into a pipe Node
  * writes asynchronously: `process.exit` right after a write would drop what
  * the reader had not taken yet (a pipe holds 64 KiB), so `orc t list --json |
@@ -25,7 +20,28 @@ export function exit(code: number): void {
   }
 }
 
+/**
+ * A reader that went away (`orc t list | head -1`, `orc watch | grep -m1 …`)
+ * ends the command quietly, as it ends git or cat: no stack trace, and the
+ * exit code the command had so far (what an op committed stays committed;
+ * output comes after it). Only a closed pipe: any other write error still fails.
+ */
+function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      if (stream === process.stdout) process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    });
+  }
+}
+
+/**
+ * Runs the program and turns every failure into one line on stderr and the
+ * exit code of DESIGN.md: 2 for usage, the error's own for an OrcError, 3 for
+ * anything from the environment. Stack traces only with ORC_DEBUG.
+ */
 export function run(build: () => Command): void {
+  quietOnClosedPipe();
   const program = build();
   program.parseAsync(process.argv).then(
     () => {
