@@ -534,7 +534,8 @@ function oneLineErrors(cmd: Command): void {
   for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
   const where = names.join(' ');
   cmd.configureOutput({
-    outputError: (str, write) => write(`orc: ${str.replace(/^error:\s*/, '').trim()} (see \`${where} --help\`)\n`),
+    // Commander puts its suggestion on a line of its own ("\n(Did you mean status?)"): folded into the one line.
+    outputError: (str, write) => write(`orc: ${str.replace(/^error:\s*/, '').trim().replace(/\s*\n\(Did you mean (.*?)\?\)/, '; did you mean $1?')} (see \`${where} --help\`)\n`),
   });
   for (const sub of cmd.commands) oneLineErrors(sub);
 }

@@ -107,6 +107,10 @@ describe('refusals leave no trace', () => {
 
   const usage: Case[] = [
     ['unknown command', ['frobnicate'], 2, ['frobnicate']],
+    // A near miss gets commander's suggestion, on the same line.
+    ['misspelt command', ['stauts'], 2, ['stauts', 'did you mean status?']],
+    ['misspelt subcommand', ['t', 'lst'], 2, ['lst', 'did you mean list?']],
+    ['misspelt option', ['status', '--jsn'], 2, ['--jsn', 'did you mean --json?']],
     ['unknown subcommand', ['t', 'frobnicate'], 2, ['frobnicate']],
     ['unknown option', ['t', 'list', 'w', '--bogus'], 2, ['--bogus']],
     ['invalid --status', ['t', 'list', 'w', '--status', 'weird'], 2, ['weird']],
