@@ -21,6 +21,7 @@ import { registerMsgCommands } from './msg-commands.js';
 import { registerAgentUse, registerMcpCommand, registerPrimeCommand, registerSetupCommand } from './agentdoor-commands.js';
 import { setOpLoader } from '../model/ops.js';
 import { setServeOthers } from '../ops/sync.js';
+import { termSafe } from '../ops/status-text.js';
 
 // A replay (sync) meeting a runner op loads the runner then, and only then (Handlebars stays off every other path).
 setOpLoader((name) => (/^(runner|template)\./.test(name) ? import('../runner/runner.js') : undefined));
@@ -535,7 +536,7 @@ function oneLineErrors(cmd: Command): void {
   const where = names.join(' ');
   cmd.configureOutput({
     // Commander puts its suggestion on a line of its own ("\n(Did you mean status?)"): folded into the one line.
-    outputError: (str, write) => write(`orc: ${str.replace(/^error:\s*/, '').trim().replace(/\s*\n\(Did you mean (.*?)\?\)/, '; did you mean $1?')} (see \`${where} --help\`)\n`),
+    outputError: (str, write) => write(`orc: ${termSafe(str.replace(/^error:\s*/, '').trim().replace(/\s*\n\(Did you mean (.*?)\?\)/, '; did you mean $1?'))} (see \`${where} --help\`)\n`),
   });
   for (const sub of cmd.commands) oneLineErrors(sub);
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CommanderError } from 'commander';
 import { OrcError, exitCodeOf } from '../errors.js';
+import { termSafe } from '../ops/status-text.js';
 
 /**
  * Exits once stdout and stderr have written everything. Into a pipe Node
@@ -38,7 +39,8 @@ function quietOnClosedPipe(): void {
 /**
  * Runs the program and turns every failure into one line on stderr and the
  * exit code of DESIGN.md: 2 for usage, the error's own for an OrcError, 3 for
- * anything from the environment. Stack traces only with ORC_DEBUG.
+ * anything from the environment. Stack traces only with ORC_DEBUG. The line
+ * is escaped as all human output is: a name quoted back cannot repaint the terminal.
  */
 export function run(build: () => Command): void {
   quietOnClosedPipe();
@@ -54,16 +56,16 @@ export function run(build: () => Command): void {
       }
       if (process.env.ORC_DEBUG) console.error(e);
       if (e instanceof OrcError) {
-        process.stderr.write(`orc: ${e.message}\n`);
+        process.stderr.write(`orc: ${termSafe(e.message)}\n`);
         return exit(exitCodeOf(e.code));
       }
       const err = e as NodeJS.ErrnoException & { orcUsage?: boolean };
       if (err.orcUsage) {
-        process.stderr.write(`orc: ${err.message}\n`);
+        process.stderr.write(`orc: ${termSafe(err.message)}\n`);
         return exit(2);
       }
       const where = err.path ? ` (${err.path})` : '';
-      process.stderr.write(`orc: ${err.code ? `${err.code}${where}: ` : ''}${err.message ?? String(e)}${process.env.ORC_DEBUG ? '' : ' — set ORC_DEBUG=1 for details'}\n`);
+      process.stderr.write(`orc: ${termSafe(`${err.code ? `${err.code}${where}: ` : ''}${err.message ?? String(e)}`)}${process.env.ORC_DEBUG ? '' : ' — set ORC_DEBUG=1 for details'}\n`);
       exit(3);
     },
   );

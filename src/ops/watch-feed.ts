@@ -8,6 +8,7 @@ import type { OrcEvent } from '../model/types.js';
 import type { GitStore } from '../store/gitstore.js';
 import { isTreeMode, type TreeEntry } from '../store/tree.js';
 import type { CommitMessage } from './tipwatch.js';
+import { termSafe } from './status-text.js';
 
 export interface WatchItem extends OrcEvent {
   commit: string;
@@ -66,14 +67,6 @@ export function matches(e: WatchItem, filter: { action?: string; workstream?: st
   return true;
 }
 
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
-
-/** Control characters as \\n, \\t or \\u001b, so a line from another agent cannot move the cursor or recolour the terminal. */
-export function escapeControls(s: string): string {
-  return s.replace(CONTROL, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : c === '\r' ? '\\r' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
-}
-
 const SKIP = new Set(['ts', 'agent', 'action', 'commit']);
 
 /** One human line: time, agent, action, then the other fields as key=value. */
@@ -82,5 +75,6 @@ export function watchLine(e: WatchItem): string {
     .filter(([k, v]) => !SKIP.has(k) && v !== null && v !== undefined && v !== '')
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' ');
-  return escapeControls(`${e.ts} ${e.agent} ${e.action}${rest ? ` ${rest}` : ''}`);
+  // Escaped as every human line of orc is (status-text.ts): controls, bidi overrides, zero-width marks.
+  return termSafe(`${e.ts} ${e.agent} ${e.action}${rest ? ` ${rest}` : ''}`);
 }

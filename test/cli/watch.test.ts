@@ -44,7 +44,7 @@ describe('orc watch', () => {
     await n.saw(/watching/);
     ok(repo, ['t', 'add', 'other', 'not this one']);
     ok(repo, ['t', 'add', 'w', 'this one']);
-    ok(repo, ['event', 'note', JSON.stringify({ msg: 'red\u001b[31m\nline' })]);
+    ok(repo, ['event', 'note', JSON.stringify({ msg: 'red\u001b[31m\nline \u202eevil\u200b' })]);
     await w.saw(/this one/, 'stdout');
     await n.saw(/note/, 'stdout');
     w.child.kill('SIGTERM');
@@ -55,8 +55,10 @@ describe('orc watch', () => {
     expect(rw.stdout.trim().split('\n')).toHaveLength(1);
     expect(rw.stdout).toMatch(/ system task_created workstream=w .*title=this one/);
     expect(rn.stdout.trim().split('\n')).toHaveLength(1);
-    expect(rn.stdout).toContain('msg=red\\u001b[31m\\nline');
-    expect(rn.stdout).not.toContain('\u001b');
+    // Escaped as orc events escapes: controls, line breaks, bidi overrides and zero-width marks.
+    expect(rn.stdout).toContain('msg=red\\x1b[31m\\x0aline \\u{202e}evil\\u{200b}');
+    // eslint-disable-next-line no-control-regex
+    expect(rn.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u200b\u202e]/);
   }, 60_000);
 });
 

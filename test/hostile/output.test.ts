@@ -83,6 +83,24 @@ describe('terminal output', () => {
     expect(orcJson<{ title: string }>(repo, ['t', 'show', 'w', 't1']).title).toBe(forgedTitle);
   });
 
+  it('error lines escape what they quote back: bidi overrides, zero-width marks, controls', () => {
+    const repo = tmpRepo();
+    orcJson(repo, ['ws', 'create', 'w']);
+    for (const args of [
+      ['kb', 'write', 'a\u202eb', 'x'],
+      ['t', 'show', 'w', 'a\u202eb\u200b'],
+      ['t', 'add', 'no\u2066ws', 'T'],
+      ['x\u202ey'],
+      ['t', 'list', 'w', '--bogus\u202e'],
+    ]) {
+      const r = orc(repo, args);
+      expect(r.code, args.join(' ')).toBeGreaterThan(0);
+      expect(r.stderr, args.join(' ')).toMatch(/^orc: .*\\u\{(202e|2066)\}/);
+      // eslint-disable-next-line no-control-regex
+      expect(r.stderr, args.join(' ')).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u200b\u202a-\u202e\u2066-\u2069]/);
+    }
+  });
+
   it("a template's {{log}} goes to stderr, so --json stays one JSON value", () => {
     const repo = tmpRepo();
     orcJson(repo, ['ws', 'create', 'w']);
