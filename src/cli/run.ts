@@ -59,10 +59,10 @@ export function run(build: () => Command): void {
         process.stderr.write(`orc: ${termSafe(e.message)}\n`);
         return exit(exitCodeOf(e.code));
       }
-      const err = e as NodeJS.ErrnoException & { orcUsage?: boolean };
-      if (err.orcUsage) {
+      const err = e as NodeJS.ErrnoException & { orcUsage?: boolean; orcExitCode?: number };
+      if (err.orcUsage || err.orcExitCode) {
         process.stderr.write(`orc: ${termSafe(err.message)}\n`);
-        return exit(2);
+        return exit(err.orcExitCode ?? 2);
       }
       const where = err.path ? ` (${err.path})` : '';
       process.stderr.write(`orc: ${termSafe(`${err.code ? `${err.code}${where}: ` : ''}${err.message ?? String(e)}`)}${process.env.ORC_DEBUG ? '' : ' — set ORC_DEBUG=1 for details'}\n`);

@@ -17,42 +17,64 @@ type Act = (fn: (orc: Orc, g: Globals, ...args: never[]) => Promise<void | numbe
 const note = (message: string) => process.stderr.write(`orc: ${message}\n`);
 const remoteNote = (_ok: boolean, message: string) => process.stderr.write(`orc: ${message}\n`);
 
-/** An AbortSignal fired by SIGINT or SIGTERM, so a waiter leaves its queue ticket behind cleanly. */
-function stopSignal(): { signal: AbortSignal; dispose: () => void } {
+/** An AbortSignal fired by SIGINT or SIGTERM, so a waiter leaves its queue ticket behind cleanly; `which` names the signal. */
+function stopSignal(): { signal: AbortSignal; which: () => NodeJS.Signals | null; dispose: () => void } {
   const ac = new AbortController();
-  const stop = () => ac.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  let which: NodeJS.Signals | null = null;
+  const on = (sig: NodeJS.Signals) => () => {
+    which ??= sig;
+    ac.abort();
+  };
+  const int = on('SIGINT');
+  const term = on('SIGTERM');
+  process.once('SIGINT', int);
+  process.once('SIGTERM', term);
   return {
     signal: ac.signal,
+    which: () => which,
     dispose: () => {
-      process.removeListener('SIGINT', stop);
-      process.removeListener('SIGTERM', stop);
+      process.removeListener('SIGINT', int);
+      process.removeListener('SIGTERM', term);
     },
   };
 }
 
+/**
+ * A wait stopped by a signal is not a timeout: it ends with 128 + the
+ * signal's number (130 for Ctrl-C, 143 for SIGTERM), as a shell reports a
+ * command the signal killed, so a script can tell it from "nothing to claim" (1).
+ */
+function interrupted(sig: NodeJS.Signals, what: string): Error {
+  return Object.assign(new Error(`interrupted by ${sig} while waiting; ${what}`), { orcExitCode: sig === 'SIGINT' ? 130 : 143 });
+}
+
 const timeoutOf = (t: string | undefined): number | null => (t === undefined ? null : parseSeconds(t));
 
-/** `orc t next WS --wait`: the claimed task, or null on timeout (or a signal). */
+/** `orc t next WS --wait`: the claimed task, or null on timeout; a signal throws (see interrupted). */
 export async function waitForNext(orc: Orc, ws: string, agent: string, opts: { lease?: string; timeout?: string }): Promise<Task | null> {
   const timeoutMs = timeoutOf(opts.timeout);
   const { nextTaskWaiting } = await import('../ops/wait.js');
   const stop = stopSignal();
   try {
-    return await nextTaskWaiting(orc, ws, agent, { leaseMs: opts.lease, timeoutMs, signal: stop.signal, onRemote: remoteNote, onWaiting: note });
+    const task = await nextTaskWaiting(orc, ws, agent, { leaseMs: opts.lease, timeoutMs, signal: stop.signal, onRemote: remoteNote, onWaiting: note });
+    const sig = stop.which();
+    if (!task && sig) throw interrupted(sig, `no task was claimed in ${ws}`);
+    return task;
   } finally {
     stop.dispose();
   }
 }
 
-/** `orc lock acquire RES --wait`: the grant (with its fencing token), or null on timeout (or a signal). */
+/** `orc lock acquire RES --wait`: the grant (with its fencing token), or null on timeout; a signal throws (see interrupted). */
 export async function waitForLock(orc: Orc, resource: string, agent: string, opts: { ttl?: string; task?: string; timeout?: string }): Promise<Lock | null> {
   const timeoutMs = timeoutOf(opts.timeout);
   const { acquireLockWaiting } = await import('../ops/wait.js');
   const stop = stopSignal();
   try {
-    return await acquireLockWaiting(orc, resource, agent, opts.ttl, { task: opts.task, timeoutMs, signal: stop.signal, onRemote: remoteNote, onWaiting: note });
+    const lock = await acquireLockWaiting(orc, resource, agent, opts.ttl, { task: opts.task, timeoutMs, signal: stop.signal, onRemote: remoteNote, onWaiting: note });
+    const sig = stop.which();
+    if (!lock && sig) throw interrupted(sig, `lock "${resource}" was not acquired`);
+    return lock;
   } finally {
     stop.dispose();
   }

@@ -111,6 +111,30 @@ describe('lock acquire --wait', () => {
   }, 30_000);
 });
 
+describe('a wait stopped by a signal', () => {
+  it('ends with 130 on SIGINT and 143 on SIGTERM, says so, claims nothing and leaves no ticket (a timeout is 1)', async () => {
+    const repo = tmpRepo();
+    ok(repo, ['ws', 'create', 'w']);
+    ok(repo, ['lock', 'acquire', 'deploy', 'a0', '--ttl', '10m']);
+    const next = start(repo, ['t', 'next', 'w', 'a1', '--wait', '--json']);
+    const lock = start(repo, ['lock', 'acquire', 'deploy', 'a2', '--wait']);
+    await next.saw(/waiting for a claimable task/);
+    await lock.saw(/waiting for lock "deploy"/);
+    next.child.kill('SIGINT');
+    lock.child.kill('SIGTERM');
+    const [rn, rl] = await Promise.all([next.done, lock.done]);
+    expect(rn.code).toBe(130);
+    expect(rn.stderr).toMatch(/^orc: interrupted by SIGINT while waiting; no task was claimed in w$/m);
+    expect(rn.stderr).not.toMatch(/timeout/);
+    expect(rn.stdout).toBe('');
+    expect(rl.code).toBe(143);
+    expect(rl.stderr).toMatch(/^orc: interrupted by SIGTERM while waiting; lock "deploy" was not acquired$/m);
+    expect(ok<{ agent: string }[]>(repo, ['lock', 'list']).map((l) => l.agent)).toEqual(['a0']);
+    const qdir = path.join(repo, '.git', 'orc', 'waiters');
+    expect(fs.readdirSync(qdir).flatMap((d) => fs.readdirSync(path.join(qdir, d)))).toEqual([]);
+  }, 60_000);
+});
+
 describe('durations', () => {
   it('takes 90s, 10m, 2h, 1d and plain ms for --lease and --ttl; refuses 10x with exit 2 and no commit', () => {
     const repo = tmpRepo();
