@@ -73,7 +73,7 @@ export function buildProgram(argv?: string[]): Command {
       .option('--remote <name>', 'a git remote shared by every host: claims and locks are decided there')
       .action(
         act(async (orc, g, opts: { remote?: string }) => {
-          if (opts.remote) {
+          if (opts.remote !== undefined) {
             const r = await orc.initRemote(opts.remote);
             if (g.json) output.printJson({ branch: orc.branch, ...r });
             else output.print(`orc.remote = ${r.remote}; ${output.syncText(r.report)}`);
@@ -209,6 +209,7 @@ export function buildProgram(argv?: string[]): Command {
       .option('--timeout <seconds>', 'with --wait: give up after this long (exit 1); 30, 90s, 10m')
       .action(
         act(async (orc, g, wsName: string, agent: string | undefined, opts: { lease?: string; wait?: boolean; timeout?: string }) => {
+          if (opts.timeout !== undefined && !opts.wait) throw new OrcError('USAGE', '--timeout needs --wait (without it, next does not wait); add --wait or drop --timeout');
           const who = needAgent(orc, agent);
           const task = opts.wait ? await (await import('./watch-commands.js')).waitForNext(orc, wsName, who, opts) : await orc.getNextTask(wsName, who, { leaseMs: opts.lease });
           const o = await out();
@@ -295,6 +296,7 @@ export function buildProgram(argv?: string[]): Command {
         act(async (orc, g, resource: string, more: string[], opts: { ttl?: string; task?: string; wait?: boolean; timeout?: string }) => {
           const args = [resource, ...more];
           const agent = !g.agent && args.length > 1 && /^[A-Za-z0-9][A-Za-z0-9._@+-]*$/.test(args[args.length - 1]!) ? args.pop() : undefined;
+          if (opts.timeout !== undefined && !opts.wait) throw new OrcError('USAGE', '--timeout needs --wait (without it, acquire does not wait); add --wait or drop --timeout');
           if (opts.wait && args.length > 1) throw new OrcError('USAGE', '--wait takes one resource; wait for each in turn, or acquire several at once without --wait');
           if (opts.wait) {
             const l = await (await import('./watch-commands.js')).waitForLock(orc, resource, needAgent(orc, agent), opts);

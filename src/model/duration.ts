@@ -21,7 +21,13 @@ export function parseDuration(v: unknown, kind = 'duration'): unknown {
 /** Seconds for `--timeout`: a plain number is seconds; a unit (`500ms`, `2m`) is taken as given. */
 export function parseSeconds(v: string, kind = '--timeout'): number {
   if (/^\s*\d+(\.\d+)?\s*$/.test(v)) return Number(v) * 1000;
-  const ms = parseDuration(v, kind);
+  // Its own wording: a bare number here is seconds, not milliseconds as parseDuration's message says.
+  let ms: unknown;
+  try {
+    ms = parseDuration(v, kind);
+  } catch {
+    ms = undefined;
+  }
   if (typeof ms !== 'number') throw invalid(`${kind} must be seconds or a duration like 90s, 10m; got ${JSON.stringify(v)}`);
   return ms;
 }

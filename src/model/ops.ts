@@ -440,7 +440,7 @@ export const taskComplete = def({
     if (t.status === 'done' || t.status === 'failed') throw conflict(`task ${i.workstream}/${i.id} is already ${t.status}`, { id: i.id, status: t.status });
     const owner = t.status === 'in_progress' ? t.assigned_to : null;
     if (i.agent && owner && owner !== i.agent && S.leaseLive(t, s, ctx.now)) {
-      throw conflict(`task ${i.workstream}/${i.id} is claimed by ${owner}, not ${i.agent}; only its owner can complete it while the lease runs`, { id: i.id, assigned_to: owner });
+      throw conflict(`task ${i.workstream}/${i.id} is claimed by ${owner}, not ${i.agent}; only its owner can ${i.failed ? 'fail' : 'complete'} it while the lease runs`, { id: i.id, assigned_to: owner });
     }
     // No agent named: the operator, who may finish any task; over an owner's claim that is recorded, never silent.
     // (The original's main loop completes for its sub-agents: through git-orc/compat that is this case, by its agent.)

@@ -212,7 +212,7 @@ export class Orc {
    * branch in line with it: fetched if the remote has it, published if not.
    */
   async initRemote(name: string): Promise<{ remote: string; report: SyncReport }> {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw invalid(`remote name ${JSON.stringify(name)} is not valid`);
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw invalid(`remote name ${JSON.stringify(name)} is not valid; name a git remote (\`git remote\` lists them), e.g. \`orc init --remote origin\``);
     if (!(await remoteExists(this.store.paths, name))) {
       throw new OrcError('USAGE', `no git remote "${name}"; add it first: git remote add ${name} URL`, { remote: name });
     }
@@ -643,6 +643,8 @@ export async function open(opts: OpenOptions = {}): Promise<Orc> {
   const cfg = loadConfig(paths, env);
   checkRepoFormat(cfg);
   const branch = opts.branch ?? last(cfg, 'orc.branch') ?? 'orc';
+  // A full ref name would become refs/heads/refs/heads/…, a second branch beside the one meant.
+  if (branch.startsWith('refs/')) throw new OrcError('ENV', `orc.branch "${branch}" is a full ref name; give the branch's short name: \`git config orc.branch ${branch.replace(/^refs\/(heads\/)?/, '')}\``);
   if (!BRANCH.test(branch)) throw new OrcError('ENV', `orc.branch "${branch}" is not a valid branch name; fix it with \`git config orc.branch orc\``);
   const logAll = last(cfg, 'core.logallrefupdates');
   const bare = paths.workTree === null || isTrue(last(cfg, 'core.bare'));

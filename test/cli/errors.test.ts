@@ -128,6 +128,8 @@ describe('refusals leave no trace', () => {
     ['claim without any agent', ['t', 'claim', 'w', 'x'], 2, ['agent']],
     ['next without any agent', ['t', 'next', 'w'], 2, ['agent']],
     ['lock acquire without any agent', ['lock', 'acquire', 'r'], 2, ['agent']],
+    // An empty value is not "no --remote": it is refused, not taken for a plain init.
+    ['init --remote with an empty name', ['init', '--remote', ''], 2, ['remote name ""', 'git remote']],
   ];
 
   const notFound: Case[] = [
@@ -165,6 +167,9 @@ describe('refusals leave no trace', () => {
     expectRefused(repo, ['t', 'claim', 'w', claimed, 'other'], 1, [claimed, 'holder']);
     expectRefused(repo, ['t', 'complete', 'w', claimed, 'mine now', '--agent', 'other'], 1, [claimed, 'holder']);
     expectRefused(repo, ['t', 'fail', 'w', claimed, 'nope'], 1, [claimed, 'holder'], { env: { ORC_AGENT: 'other' } });
+    // Named for what was tried: a fail is not called a complete.
+    expectRefused(repo, ['t', 'fail', 'w', claimed, 'nope', '--agent', 'other'], 1, [claimed, 'can fail it']);
+    expectRefused(repo, ['t', 'complete', 'w', claimed, 'yes', '--agent', 'other'], 1, [claimed, 'can complete it']);
   });
 
   it('--json does not change exit codes or turn errors into stdout', () => {
@@ -256,6 +261,13 @@ describe('the environment (exit 3)', () => {
     git(repo, 'config', 'orc.branch', 'orc-state');
     expect(orc(repo, ['ws', 'create', 'w']).code).toBe(0);
     expect(git(repo, 'ls-tree', '--name-only', 'orc-state')).toContain('workstreams');
+    // A full ref name is refused (it made refs/heads/refs/heads/…), naming the short name to give.
+    git(repo, 'config', 'orc.branch', 'refs/heads/other');
+    const refs = git(repo, 'for-each-ref', '--format=%(refname) %(objectname)');
+    const full = orc(repo, ['ws', 'create', 'v']);
+    expect(full.code).toBe(3);
+    expectOneLineError(full.stderr, ['refs/heads/other', 'full ref name', 'git config orc.branch other']);
+    expect(git(repo, 'for-each-ref', '--format=%(refname) %(objectname)')).toBe(refs);
   });
 
   it('a state branch in a newer format (orc.json format 99): exit 3 asking to upgrade, no commit', () => {

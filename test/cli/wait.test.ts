@@ -59,7 +59,18 @@ describe('t next --wait', () => {
     const before = commitCount(repo);
     const r = orc(repo, ['t', 'next', 'w', 'a1', '--wait', '--timeout', 'soon']);
     expect(r.code).toBe(2);
-    expect(commitCount(repo)).toBe(before);
+    // A bare number is seconds here: the message says so (not "milliseconds", as for --lease).
+    expect(r.stderr).toMatch(/--timeout must be seconds or a duration like 90s, 10m; got "soon"/);
+    // --timeout without --wait would be ignored: refused instead, naming the fix.
+    ok(repo, ['t', 'add', 'w', 'x']);
+    const before2 = commitCount(repo);
+    for (const args of [['t', 'next', 'w', 'a1', '--timeout', '5'], ['lock', 'acquire', 'db', 'a1', '--timeout', '5']]) {
+      const u = orc(repo, args);
+      expect(u.code, args.join(' ')).toBe(2);
+      expect(u.stderr, args.join(' ')).toMatch(/--timeout needs --wait/);
+    }
+    expect(commitCount(repo)).toBe(before2);
+    expect(before2).toBeGreaterThan(before);
   });
 });
 
