@@ -506,7 +506,12 @@ export function buildProgram(argv?: string[]): Command {
 
   addGlobalsToLeaves(program);
   oneLineErrors(program);
-  program.hook('preAction', (_p, leaf) => selectFields(leaf.opts().json));
+  program.hook('preAction', (_p, leaf) => {
+    const json: unknown = leaf.opts().json;
+    // `--json ""` (an unset $FIELDS) is a bare --json, not "no --json": one JSON value, every field.
+    if (json === '') leaf.setOptionValue('json', true);
+    selectFields(json, commandPath(leaf));
+  });
   return program;
 }
 

@@ -143,7 +143,8 @@ export const taskAdd = def({
       changes: new Map([[L.taskFile(i.workstream, i.id), json(task)]]),
       event: { action: 'task_created', workstream: i.workstream, task_id: i.id, title: i.title, priority: task.priority },
       summary: `add task ${i.workstream}/${i.id}: ${i.title}`,
-      result: task,
+      // Every task an op returns has the shape list and show give it (lease_expires_at: null when not claimed).
+      result: S.withLease(task, null),
     };
   },
 });
@@ -270,7 +271,7 @@ export const taskDepend = def({
       changes: new Map([[L.taskFile(i.workstream, i.id), json(task)]]),
       event: { action: 'task_dependencies_added', workstream: i.workstream, task_id: i.id, after: added },
       summary: `${i.workstream}/${i.id} waits for ${added.join(', ')}`,
-      result: task,
+      result: S.withLease(task, task.assigned_to ? S.getAgent(s, task.assigned_to) : null),
     };
   },
 });
@@ -474,7 +475,7 @@ export const taskComplete = def({
         ...(released.length ? { released_locks: released } : {}),
       },
       summary: `${i.failed ? 'fail' : 'complete'} ${i.workstream}/${i.id}${overrode ? ` over ${overrode}'s claim, by ${by}` : ''}: ${t.title}`,
-      result: overrode ? { ...done, overrode, by } : done,
+      result: overrode ? { ...S.withLease(done, null), overrode, by } : S.withLease(done, null),
       actor,
     };
   },
@@ -506,7 +507,7 @@ export const taskReopen = def({
       changes: new Map([[L.taskFile(i.workstream, i.id), json(open)]]),
       event: { action: 'task_reopened', workstream: i.workstream, task_id: i.id, title: t.title, was: t.status, previous_result: t.result, reason: i.reason || null },
       summary: `reopen ${i.workstream}/${i.id}: ${t.title}`,
-      result: open,
+      result: S.withLease(open, null),
     };
   },
 });

@@ -371,7 +371,7 @@ export class Orc {
     const now = this.clock();
     const names = workstream ? [S.requireWorkstream(s, checkName('workstream', workstream))] : S.workstreamNames(s).map((n) => S.getWorkstream(s, n)).filter((w): w is Workstream => w !== null && w.status === 'active');
     names.sort((a, b) => a.priority - b.priority || a.name.localeCompare(b.name));
-    return names.flatMap((w) => O.claimable(s, w.name, now).filter((t) => t.status === 'pending'));
+    return names.flatMap((w) => O.claimable(s, w.name, now).filter((t) => t.status === 'pending')).map((t) => S.withLease(t, null));
   }
 
   claimTask(workstream: string, id: string, agent?: string, opts: { leaseMs?: number | string } = {}): Promise<Task> {

@@ -78,4 +78,56 @@ describe('--json FIELDS', () => {
     expect(r.stderr).toMatch(/unknown JSON field "nope"; available: .*title/);
     expect(r.stdout).toBe('');
   });
+
+  it('a field the items happen not to have is null, not an error; on an empty list an unknown field is still refused; events take any field', () => {
+    const { repo, c } = seeded();
+    // No task has been archived: `archived` is a task field all the same.
+    const picked = (args: string[]) => {
+      const out = orc(repo, args);
+      expect(out.code, `${args.join(' ')}: ${out.stderr}`).toBe(0);
+      return JSON.parse(out.stdout) as Record<string, unknown>[];
+    };
+    const r = picked(['t', 'list', 'w', '--json', 'id,archived,lease_expires_at']);
+    expect(r.find((t) => t.id === c)).toEqual({ id: c, archived: null, lease_expires_at: null });
+    // No locks: the list is empty, a lock field is fine, a typo is exit 2.
+    expect(picked(['lock', 'list', '--json', 'resource,token'])).toEqual([]);
+    const typo = orc(repo, ['lock', 'list', '--json', 'resorce']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/unknown JSON field "resorce"; available: .*resource/);
+    // Events carry fields of their own: one that no event has yet is null.
+    const ev = picked(['events', '--last', '2', '--json', 'action,deploy_id']);
+    expect(ev).toHaveLength(2);
+    for (const e of ev) expect(e.deploy_id).toBeNull();
+  });
+
+  it('an empty field list (--json "", --json=) is a bare --json: every field, as JSON', () => {
+    const { repo } = seeded();
+    for (const flag of [['--json', ''], ['--json=']]) {
+      const r = orc(repo, ['t', 'list', 'w', ...flag]);
+      expect(r.code, flag.join(' ')).toBe(0);
+      const list = JSON.parse(r.stdout) as Record<string, unknown>[];
+      expect(Object.keys(list[0]!), flag.join(' ')).toContain('created_at');
+    }
+  });
 });
+
+describe('one task shape', () => {
+  it('add, ready, next, show, list, complete and reopen all give lease_expires_at (null unless claimed)', () => {
+    const repo = tmpRepo();
+    ok(repo, ['ws', 'create', 'w']);
+    const added = ok<Record<string, unknown>>(repo, ['t', 'add', 'w', 'one']);
+    expect(added).toHaveProperty('lease_expires_at', null);
+    expect(ok<Record<string, unknown>[]>(repo, ['ready', 'w'])[0]).toHaveProperty('lease_expires_at', null);
+    const claimed = ok<Record<string, unknown>>(repo, ['t', 'next', 'w', 'me']);
+    expect(typeof claimed.lease_expires_at).toBe('string');
+    const id = String(added.id);
+    expect(typeof ok<Record<string, unknown>>(repo, ['t', 'show', 'w', id]).lease_expires_at).toBe('string');
+    const done = ok<Record<string, unknown>>(repo, ['t', 'complete', 'w', id, 'ok', '--agent', 'me']);
+    expect(done).toHaveProperty('lease_expires_at', null);
+    const reopened = ok<Record<string, unknown>>(repo, ['t', 'reopen', 'w', id, 'again']);
+    expect(reopened).toHaveProperty('lease_expires_at', null);
+    const keys = (o: Record<string, unknown>) => Object.keys(o).sort();
+    expect(keys(reopened)).toEqual(keys(ok<Record<string, unknown>[]>(repo, ['t', 'list', 'w'])[0]!));
+  });
+});
+
