@@ -523,7 +523,7 @@ export class Orc {
 
   async getEvents(query: EventQuery = {}): Promise<OrcEvent[]> {
     if (query.since !== undefined && !Number.isFinite(Date.parse(query.since))) {
-      throw invalid(`--since ${JSON.stringify(query.since)} is not a time; use an ISO time like 2026-01-31T12:00:00Z`);
+      throw invalid(`since ${JSON.stringify(query.since)} is not a time; use an ISO time like 2026-01-31T12:00:00Z`);
     }
     const snap = this.snap();
     // A range that starts before this epoch's cutoff reads the archived epochs too (fetched if missing).
@@ -535,7 +535,7 @@ export class Orc {
   /** Every matching event, oldest first, read a day at a time from one commit: the whole log in bounded memory. */
   eachEvent(query: Omit<EventQuery, 'last'> = {}): Iterable<OrcEvent> {
     if (query.since !== undefined && !Number.isFinite(Date.parse(query.since))) {
-      throw invalid(`--since ${JSON.stringify(query.since)} is not a time; use an ISO time like 2026-01-31T12:00:00Z`);
+      throw invalid(`since ${JSON.stringify(query.since)} is not a time; use an ISO time like 2026-01-31T12:00:00Z`);
     }
     const snap = this.snap();
     const since = query.since === undefined ? NaN : Date.parse(query.since);

@@ -128,7 +128,7 @@ function bodyCap(limit: number) {
         req.socket.end();
         setTimeout(() => req.socket.destroy(), 1000).unref();
       });
-      res.status(413).json({ error: `request body too large; the limit is ${limit} bytes` });
+      res.status(413).json({ error: `request body too large; the limit is ${limit} bytes`, code: 'INVALID' });
       req.unpipe();
       req.pause();
     };
@@ -176,6 +176,15 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
   app.set('query parser', 'simple');
   app.use(guard({ host: opts.host ?? '127.0.0.1', port: opts.port, token: opts.token ?? null }));
   app.use(bodyCap(limit));
+  // A form (what `curl -d name=x` sends) would reach the routes as an empty body and be refused for a
+  // missing field; it is refused for what it is instead.
+  app.use((req, res, next) => {
+    if (req.is(['application/x-www-form-urlencoded', 'multipart/form-data'])) {
+      res.status(415).json({ error: `request body is ${req.get('content-type')?.split(';')[0]}; send JSON with Content-Type: application/json (curl: --json '{...}' or -H 'Content-Type: application/json')`, code: 'INVALID' });
+      return;
+    }
+    next();
+  });
   app.use(express.json({ limit, type: ['application/json', 'application/*+json'] }));
   app.use(express.text({ limit, type: 'text/plain' }));
   app.use(express.raw({ limit, type: () => true }));
@@ -423,7 +432,7 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
 
   mountMessages(a, orc, acting, cache);
   a.use((req, res) => {
-    res.status(404).json({ error: `no route ${req.method} /api${req.path}` });
+    res.status(404).json({ error: `no route ${req.method} /api${req.path}`, code: 'NOT_FOUND' });
   });
   app.use('/api', a);
 
@@ -445,11 +454,11 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
   if (fs.existsSync(dir)) app.use(express.static(dir, { index: 'index.html', dotfiles: 'ignore', fallthrough: true, etag: true, lastModified: true }));
   else {
     app.get('/', (_req, res) => {
-      res.status(404).json({ error: `the dashboard's files are missing (${dir}); reinstall git-orc or set ORC_DASHBOARD_DIR` });
+      res.status(404).json({ error: `the dashboard's files are missing (${dir}); reinstall git-orc or set ORC_DASHBOARD_DIR`, code: 'ENV' });
     });
   }
   app.use((req, res) => {
-    res.status(404).json({ error: `no route ${req.method} ${req.path}; the API is under /api` });
+    res.status(404).json({ error: `no route ${req.method} ${req.path}; the API is under /api`, code: 'NOT_FOUND' });
   });
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) {
@@ -461,17 +470,18 @@ export function createApp(orc: Orc, opts: AppOptions): OrcApp {
       return;
     }
     const e = err as { status?: number; statusCode?: number; type?: string; message?: string; orcUsage?: boolean };
+    // Every 4xx body has a code, as OrcErrors' do, so a client can switch on it.
     if (e.orcUsage) {
-      res.status(400).json({ error: e.message });
+      res.status(400).json({ error: e.message, code: 'INVALID' });
       return;
     }
     const status = e.status ?? e.statusCode ?? 500;
-    if (e.type === 'entity.too.large') res.status(413).json({ error: `request body too large; the limit is ${limit} bytes` });
-    else if (e.type === 'entity.parse.failed') res.status(400).json({ error: `request body is not valid JSON: ${e.message ?? ''}` });
-    else if (status >= 400 && status < 500) res.status(status).json({ error: e.message ?? 'bad request' });
+    if (e.type === 'entity.too.large') res.status(413).json({ error: `request body too large; the limit is ${limit} bytes`, code: 'INVALID' });
+    else if (e.type === 'entity.parse.failed') res.status(400).json({ error: `request body is not valid JSON: ${e.message ?? ''}`, code: 'INVALID' });
+    else if (status >= 400 && status < 500) res.status(status).json({ error: e.message ?? 'bad request', code: status === 404 ? 'NOT_FOUND' : 'INVALID' });
     else {
       if (process.env.ORC_DEBUG) console.error(err);
-      res.status(500).json({ error: `internal error: ${e.message ?? String(err)}` });
+      res.status(500).json({ error: `internal error: ${e.message ?? String(err)}`, code: 'INTERNAL' });
     }
   });
 

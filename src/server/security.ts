@@ -44,24 +44,24 @@ function sameToken(given: string, want: string): boolean {
 export function guard(g: Guard) {
   return (req: Request, res: Response, next: NextFunction): void => {
     if (!hostAllowed(g, req.headers.host)) {
-      res.status(403).json({ error: `Host ${JSON.stringify(req.headers.host ?? '')} is not this server's address; use http://${g.host.includes(':') ? `[${g.host}]` : g.host}:${g.port()}` });
+      res.status(403).json({ error: `Host ${JSON.stringify(req.headers.host ?? '')} is not this server's address; use http://${g.host.includes(':') ? `[${g.host}]` : g.host}:${g.port()}`, code: 'FORBIDDEN' });
       return;
     }
     if (READ.has(req.method)) return next();
     const origin = req.headers.origin;
     if (origin !== undefined && origin.toLowerCase() !== `http://${String(req.headers.host).toLowerCase()}`) {
-      res.status(403).json({ error: `cross-site write refused: Origin ${JSON.stringify(origin)} is not this server` });
+      res.status(403).json({ error: `cross-site write refused: Origin ${JSON.stringify(origin)} is not this server`, code: 'FORBIDDEN' });
       return;
     }
     const site = req.headers['sec-fetch-site'];
     if (origin === undefined && site !== undefined && site !== 'same-origin' && site !== 'none') {
-      res.status(403).json({ error: `cross-site write refused (Sec-Fetch-Site: ${site})` });
+      res.status(403).json({ error: `cross-site write refused (Sec-Fetch-Site: ${site})`, code: 'FORBIDDEN' });
       return;
     }
     if (g.token !== null) {
       const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
       if (!m || !sameToken(m[1]!.trim(), g.token)) {
-        res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'writes need the server token: Authorization: Bearer <token> (orc serve --token / ORC_TOKEN)' });
+        res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'writes need the server token: Authorization: Bearer <token> (orc serve --token / ORC_TOKEN)', code: 'UNAUTHORIZED' });
         return;
       }
     }

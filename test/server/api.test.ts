@@ -82,7 +82,10 @@ describe('orc serve: reads of state made by the CLI', () => {
     const ev = await req('GET', `${s.base}/events?action=task_created&last=5`);
     expect(ev.status).toBe(200);
     expect(ev.body.every((e: { action: string }) => e.action === 'task_created')).toBe(true);
-    expect((await req('GET', `${s.base}/events?since=not-a-time`)).status).toBe(400);
+    const since = await req('GET', `${s.base}/events?since=not-a-time`);
+    expect(since.status).toBe(400);
+    // Worded for REST as for the CLI: the parameter's name, not the CLI's flag.
+    expect(since.body).toEqual({ error: 'since "not-a-time" is not a time; use an ISO time like 2026-01-31T12:00:00Z', code: 'INVALID' });
     expect((await req('GET', `${s.base}/events?last=x`)).status).toBe(400);
     expect((await req('GET', `${s.base}/locks`)).body).toEqual([]);
   });
@@ -166,6 +169,18 @@ describe('orc serve: writes', () => {
     const big = await req('PUT', `${s.base}/knowledge/big`, { content: 'x'.repeat(2 * 1024 * 1024) });
     expect(big.status).toBe(413);
     expect(typeof big.body.error).toBe('string');
+    // Every 4xx body has a code, as an OrcError's does.
+    for (const r of [u, bad, arr, big]) expect(typeof r.body.code, r.text).toBe('string');
+    expect(bad.body.code).toBe('INVALID');
+    // A form (`curl -d name=x`) is 415 saying to send JSON, not a 400 for a missing name; nothing committed.
+    const tip = git(repo, 'rev-parse', 'orc');
+    for (const type of ['application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
+      const form = await req('POST', `${s.base}/workstreams`, 'name=formed', { 'content-type': type });
+      expect(form.status, type).toBe(415);
+      expect(form.body.code).toBe('INVALID');
+      expect(form.body.error).toMatch(/send JSON with Content-Type: application\/json/);
+    }
+    expect(git(repo, 'rev-parse', 'orc')).toBe(tip);
   });
 });
 
@@ -332,6 +347,7 @@ describe('orc serve: safety', () => {
   it('403 for a Host that is not the listening address (reads too)', async () => {
     const evil = await rawGet(s.port, '/api/status', { host: `evil.example:${s.port}` });
     expect(evil.status).toBe(403);
+    expect(JSON.parse(evil.body).code).toBe('FORBIDDEN');
     expect(JSON.parse(evil.body).error).toMatch(/Host/);
     expect((await rawGet(s.port, '/api/status', { host: `localhost:${s.port}` })).status).toBe(200);
   });
@@ -339,6 +355,7 @@ describe('orc serve: safety', () => {
   it('403 for a cross-site write; same-origin and no-Origin writes pass', async () => {
     const x = await req('POST', `${s.base}/agents`, { id: 'x1' }, { origin: 'http://evil.example' });
     expect(x.status).toBe(403);
+    expect(x.body.code).toBe('FORBIDDEN');
     expect((await req('POST', `${s.base}/agents`, { id: 'x2' }, { origin: s.url })).status).toBe(201);
     expect((await req('POST', `${s.base}/agents`, { id: 'x3' }, { origin: 'null' })).status).toBe(403);
   });
@@ -352,7 +369,9 @@ describe('orc serve: safety', () => {
   it('with a token, writes need the bearer header', async () => {
     const t = await serve(repo, ['--token', 'sekrit']);
     try {
-      expect((await req('POST', `${t.base}/agents`, { id: 'tk' })).status).toBe(401);
+      const noToken = await req('POST', `${t.base}/agents`, { id: 'tk' });
+      expect(noToken.status).toBe(401);
+      expect(noToken.body.code).toBe('UNAUTHORIZED');
       expect((await req('POST', `${t.base}/agents`, { id: 'tk' }, { authorization: 'Bearer wrong' })).status).toBe(401);
       expect((await req('POST', `${t.base}/agents`, { id: 'tk' }, { authorization: 'Bearer sekrit' })).status).toBe(201);
       expect((await req('GET', `${t.base}/agents`)).status).toBe(200);
