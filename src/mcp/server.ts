@@ -114,6 +114,16 @@ export async function serveMcp(orc: Orc, identity: Identity): Promise<void> {
       resolve();
     };
     server.onclose = finish;
+    // A line the SDK cannot read (not JSON, or not a JSON-RPC message) is answered as JSON-RPC 2.0
+    // says, with id null, and named on stderr; the SDK alone would drop it without a word.
+    server.onerror = (e: Error) => {
+      const parse = e instanceof SyntaxError;
+      const shape = !parse && e?.name === 'ZodError';
+      if (!parse && !shape) return;
+      const error = parse ? { code: -32700, message: `Parse error: ${e.message}` } : { code: -32600, message: 'Invalid Request: not a JSON-RPC 2.0 message' };
+      process.stderr.write(`orc mcp: ${error.message.slice(0, 300)}\n`);
+      void transport.send({ jsonrpc: '2.0', id: null, error } as unknown as Parameters<typeof transport.send>[0]).catch(() => {});
+    };
     process.stdin.once('end', finish);
     process.stdin.once('close', finish);
     void server.connect(transport).catch(finish);

@@ -203,3 +203,19 @@ describe('start-up stays lazy', () => {
     expect(hasSdk(loaded(repo, ['mcp']))).toBe(true);
   });
 });
+
+describe('lines that are not JSON-RPC', () => {
+  it('are answered as JSON-RPC 2.0 says (-32700 parse error, -32600 invalid request, id null) and named on stderr; the session goes on', () => {
+    const repo = populated();
+    const input = ['not json', '{"foo":1}', '{"jsonrpc":"2.0","id":7,"method":"ping"}', ''].join('\n');
+    const r = spawnSync(process.execPath, [ORC_BIN, 'mcp', '--agent', 'a1'], { cwd: repo, env: testEnv(), input, encoding: 'utf8', timeout: 30_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const replies = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: unknown; error?: { code: number; message: string }; result?: unknown });
+    expect(replies).toHaveLength(3);
+    expect(replies[0]).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700 } });
+    expect(replies[1]).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32600 } });
+    expect(replies[2]).toMatchObject({ jsonrpc: '2.0', id: 7, result: {} });
+    expect(r.stderr).toMatch(/^orc mcp: Parse error: /m);
+    expect(r.stderr).toMatch(/^orc mcp: Invalid Request/m);
+  });
+});
