@@ -26,7 +26,8 @@ function tree(cmd: Command, path: string[] = []): Node {
     description: cmd.description(),
     usage: cmd.usage(),
     options: cmd.options.filter((o) => !o.hidden),
-    children: cmd.commands.filter((c) => !hidden(c) && c.name() !== 'help').map((c) => tree(c, [...path, c.name()])),
+    // commander's own help command is off (registerHelpCommands): the `help` here is orc's, and is completed.
+    children: cmd.commands.filter((c) => !hidden(c)).map((c) => tree(c, [...path, c.name()])),
   };
 }
 
@@ -60,7 +61,8 @@ export function bashCompletion(program: Command): string {
   walk(root, (n) => {
     const key = n.path.join(' ');
     subs.push(`    '${q(key)}') echo '${q(n.children.flatMap((c) => c.names).join(' '))}' ;;`);
-    const flags = [...n.options, ...(n.path.length ? root.options : [])].map((o) => o.long).filter((x): x is string => !!x);
+    // The root's options that subcommands take too: all but --version, which only `orc --version` knows.
+    const flags = [...n.options, ...(n.path.length ? root.options.filter((o) => o.long !== '--version') : [])].map((o) => o.long).filter((x): x is string => !!x);
     opts.push(`    '${q(key)}') echo '${q([...new Set([...flags, '--help'])].join(' '))}' ;;`);
     for (const c of n.children) for (const a of c.names.slice(1)) canon.push(`    '${q(`${key}|${a}`)}') echo '${q(c.names[0]!)}' ;;`);
     for (const o of n.options) if (takesValue(o) && !o.optional && o.long) valued.add(o.long);
@@ -173,7 +175,7 @@ export function manPage(program: Command, version: string): string {
   });
   out.push(
     '.SH EXIT STATUS',
-    '0 done; 1 refused or not found (a lock held, no claimable task, a wait that timed out); 2 bad usage or invalid input; 3 the environment (not a git repo, remote unreachable).',
+    '0 done; 1 refused or not found (a lock held, no claimable task, a wait that timed out); 2 bad usage or invalid input; 3 the environment (not a git repo, remote unreachable); 130 or 143 a wait stopped by SIGINT or SIGTERM.',
     '.SH ENVIRONMENT',
     '.TP',
     '.B ORC_AGENT',
@@ -195,7 +197,8 @@ export function registerHelpCommands(program: Command): void {
     .description('show the help of a command or subcommand, e.g. orc help t next')
     .action((words: string[]) => {
       const { cmd, used } = find(program, words);
-      if (used < words.length) throw Object.assign(new Error(`no command "${words.join(' ')}"; see \`orc --help\``), { orcUsage: true });
+      // Pointed at the help of the deepest command the words did name: `orc help t bogus` → `orc t --help`.
+      if (used < words.length) throw Object.assign(new Error(`no command "${words.join(' ')}"; see \`${['orc', ...words.slice(0, used)].join(' ')} --help\``), { orcUsage: true });
       cmd.outputHelp();
     });
   program

@@ -25,6 +25,9 @@ describe('orc help', () => {
     const bad = orc(repo, ['help', 't', 'nope']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/no command "t nope"/);
+    // Pointed at the help of the part that did name a command.
+    expect(bad.stderr).toContain('see `orc t --help`');
+    expect(orc(repo, ['help', 'nope']).stderr).toContain('see `orc --help`');
   });
 
   it('every leaf command that agents use shows examples', () => {
@@ -58,6 +61,11 @@ describe('orc completion', () => {
     // A global option's value is not taken for a command word.
     expect(complete(r.stdout, ['orc', '--repo', 't', 'lo'])).toEqual(['lock', 'log']);
     expect(complete(r.stdout, ['orc', '--repo', '/x', 'lock', 'a'])).toEqual(['acquire']);
+    // `help` is a command like the others; --version is offered only where it works (orc --version).
+    expect(complete(r.stdout, ['orc', 'hel'])).toEqual(['help']);
+    expect(complete(r.stdout, ['orc', '--ver'])).toEqual(['--version']);
+    expect(complete(r.stdout, ['orc', 't', 'add', '--ver'])).toEqual([]);
+    expect(orc(repo, ['t', 'add', '--version']).code).toBe(2);
   });
 
   it('zsh (through bashcompinit) and fish scripts name the same commands; an unknown shell is exit 2', () => {
