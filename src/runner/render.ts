@@ -18,7 +18,8 @@ export interface TemplateSource {
   /** The file name under templates/, e.g. `plan.md.hbs` or `partials/task-line.hbs`. */
   name: string;
   text: string;
-  from: 'branch' | 'default';
+  /** 'input': a text being written (templates write/edit), not on the branch yet. */
+  from: 'branch' | 'default' | 'input';
 }
 
 export interface TemplateInfo {
@@ -93,7 +94,7 @@ export function templateName(raw: unknown): string {
 export const templatePath = (name: string): string => `templates/${name}.hbs`;
 
 /** `templates/<name>.hbs` from the state branch if a team committed one, else the default (null if neither). */
-export function findTemplate(s: StateReader, name: string): TemplateSource | null {
+export function findTemplate(s: StateReader, name: string): (TemplateSource & { from: 'branch' | 'default' }) | null {
   const file = `${name}.hbs`;
   const override = s.read(`templates/${file}`);
   if (override) return { name: file, text: override.toString('utf8'), from: 'branch' };
@@ -248,14 +249,15 @@ function templateError(src: TemplateSource, e: unknown): OrcError {
     const name = /Missing helper: "([^"]+)"/.exec(first)?.[1] ?? /The partial (\S+) could not be found/.exec(first)?.[1] ?? /^#?(\w+) requires/.exec(first)?.[1];
     if (name) line = lineOfName(own.text, name);
   }
-  const where = own.from === 'branch' ? `templates/${own.name} on the state branch` : `default template ${own.name}`;
+  const where = own.from === 'branch' ? `templates/${own.name} on the state branch` : own.from === 'input' ? `template ${own.name} as given (nothing committed)` : `default template ${own.name}`;
+  const fix = own.from === 'input' ? 'fix it and write it again' : `fix it (orc templates edit ${own.name.replace(/\.hbs$/, '')}, or git) and run again`;
   // A parse error's last line says what was expected ("Expecting 'CLOSE', got 'INVALID'"): worth keeping, shortened.
   const expecting = msg.split('\n').find((l) => l.startsWith('Expecting'));
   const short = expecting && expecting.length > 120 ? `${expecting.slice(0, 117)}…` : expecting;
   const detail = `${first.replace(/:\s*$/, '')}${short ? ` (${short})` : ''}`;
   return new OrcError(
     'TEMPLATE',
-    `${where}${line ? `, line ${line}` : ''}: ${detail}; fix it (orc templates edit ${own.name.replace(/\.hbs$/, '')}, or git) and run again`,
+    `${where}${line ? `, line ${line}` : ''}: ${detail}; ${fix}`,
     { template: own.name, from: own.from, line },
   );
 }

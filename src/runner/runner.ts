@@ -100,6 +100,10 @@ export async function editTemplate(orc: Orc, name: string, env: NodeJS.ProcessEn
   try {
     fs.writeFileSync(file, current.text);
     const editor = env.EDITOR || env.VISUAL || 'vi';
+    // vi without a terminal (a script, an agent's shell) paints escape codes into a pipe and hangs or fails.
+    if (!env.EDITOR && !env.VISUAL && !(process.stdin.isTTY && process.stdout.isTTY)) {
+      throw new OrcError('USAGE', `no editor: EDITOR is not set and this is not a terminal; set EDITOR, or write the template from a file: orc templates write ${name} - < FILE`);
+    }
     // Through the shell, as git runs its editor: EDITOR may carry arguments ("code --wait").
     const r = spawnSync('sh', ['-c', `${editor} "$1"`, 'orc-editor', file], { stdio: 'inherit', env });
     if (r.error) throw new OrcError('ENV', `could not run the editor ${JSON.stringify(editor)}: ${r.error.message}; set EDITOR`, { editor });

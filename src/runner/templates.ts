@@ -24,7 +24,7 @@ export const templateWriteOp: OpDef<{ name: string; text: string | null }, Templ
     if (r.text.trim() === '') throw invalid(`template ${name} is empty; nothing committed (to go back to the default: orc templates rm ${name})`, { name });
     // eslint-disable-next-line no-control-regex
     if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(r.text)) throw invalid(`template ${name} contains control characters`, { name });
-    checkTemplate(name, r.text);
+    checkTemplate(name, r.text, 'input');
     return { name, text: r.text };
   },
   decide(s, i): Decision<TemplateWriteResult> {

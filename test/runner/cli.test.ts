@@ -139,6 +139,8 @@ describe('templates', () => {
     const repo = await planned();
     // Refused before it reaches the branch.
     refused(repo, ['templates', 'write', 'plan', '-'], 2, ['plan.md', 'line 3', 'Expecting'], { input: 'one\ntwo\n{{cycle}\nfour\n' });
+    // Said as what it is: the text given, not a file on the branch.
+    refused(repo, ['templates', 'write', 'plan', '-'], 2, ['template plan.md.hbs as given (nothing committed), line 3', 'fix it and write it again'], { input: 'one\ntwo\n{{cycle}\nfour\n' });
     // Committed with plain git, it fails the plan and the dry run alike.
     commitByHand(repo, { 'templates/plan.md.hbs': 'one\ntwo\n{{cycle}\nfour\n' });
     refused(repo, ['plan'], 2, ['templates/plan.md.hbs on the state branch', 'line 3', 'orc templates edit plan.md']);
@@ -187,6 +189,10 @@ describe('templates', () => {
     // (vitest itself sets EDITOR, so it is emptied here.)
     run(repo, ['templates', 'edit', 'partials/task-line'], { env: { EDITOR: '', VISUAL: editor('star', `sed -i 's/^- /* /' "$1"`) } });
     expect(run(repo, ['plan', '--dry-run'])).toContain('* **api/build** (P1)');
+    // No EDITOR, no VISUAL and no terminal (a script, an agent): refused, not vi painting into a pipe.
+    const n = commitCount(repo);
+    refused(repo, ['templates', 'edit', 'plan'], 2, ['no editor', 'orc templates write plan - < FILE'], { env: { EDITOR: '', VISUAL: '' } });
+    expect(commitCount(repo)).toBe(n);
   });
 });
 
