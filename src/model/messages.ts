@@ -97,7 +97,7 @@ export function checkAddresses(kind: string, v: unknown): string[] {
   return V.checkList(kind, parts, checkAddress, 200);
 }
 
-/** The agents an address names now: every registered agent but the sender, or every live claim holder in a workstream. */
+/** The agents an address names now: every registered agent but the sender, every live claim holder in a workstream, or one agent orc knows. */
 export function expand(s: StateReader, addr: string, sender: string, now: Date): string[] {
   if (addr === '@all') return S.listAgentsRaw(s).map((a) => a.id).filter((a) => a !== sender);
   if (addr.startsWith('@ws:')) {
@@ -108,8 +108,16 @@ export function expand(s: StateReader, addr: string, sender: string, now: Date):
       .map((t) => t.assigned_to as string);
     return [...new Set(holders)].filter((a) => a !== sender);
   }
-  if (!S.getAgent(s, addr)) throw invalid(`recipient "${addr}" is not a registered agent; see \`orc a list\`, or register it with \`orc a register ${addr}\``, { recipient: addr });
+  // A name is an agent orc knows: registered, or holding a live claim (as @ws: reaches it; agents may
+  // claim without registering). The scan runs only for a name that is not registered.
+  if (!S.getAgent(s, addr) && !holdsLiveClaim(s, addr, now)) {
+    throw invalid(`recipient "${addr}" is not a registered agent and holds no live claim; see \`orc a list\`, or register it with \`orc a register ${addr}\``, { recipient: addr });
+  }
   return [addr];
+}
+
+function holdsLiveClaim(s: StateReader, agent: string, now: Date): boolean {
+  return S.workstreamNames(s).some((ws) => S.listTasksRaw(s, ws).some((t) => t.status === 'in_progress' && t.assigned_to === agent && S.leaseLive(t, s, now)));
 }
 
 export interface SendInput {

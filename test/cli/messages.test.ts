@@ -151,6 +151,21 @@ describe('messages', () => {
     expect(git(repo, 'cat-file', '-s', `orc:messages/${t.id.slice(0, 4)}/${t.id.slice(4, 6)}/${t.id}.body`)).toBe(String(Buffer.byteLength(text)));
   });
 
+  it('an agent that claims without registering is reachable by name as by @ws:, while its claim is live', () => {
+    const r = tmpRepo();
+    ok(r, ['ws', 'create', 'api']);
+    ok(r, ['a', 'register', 'alice']);
+    const t = ok<{ id: string }>(r, ['t', 'add', 'api', 'work']);
+    ok(r, ['t', 'claim', 'api', t.id, 'ghost']);
+    const byName = ok<Msg>(r, ['msg', 'send', 'ghost', 'direct'], as('alice'));
+    const byWs = ok<Msg>(r, ['msg', 'send', '@ws:api', 'to the workstream'], as('alice'));
+    expect(byName.to).toEqual(['ghost']);
+    expect(byWs.to).toEqual(['ghost']);
+    // Its claim over, it is a name orc does not know: refused, naming why.
+    ok(r, ['t', 'complete', 'api', t.id, 'done', '--agent', 'ghost']);
+    expectRefused(r, ['msg', 'send', 'ghost', 'late'], 2, ['recipient "ghost" is not a registered agent and holds no live claim'], as('alice'));
+  });
+
   it('bad input is refused with exit 2 and no commit: unknown recipient, empty subject, body over 1 MiB, hostile names', () => {
     expectRefused(repo, ['msg', 'send', 'nobody', 'hi'], 2, ['recipient "nobody" is not a registered agent'], as('alice'));
     expectRefused(repo, ['msg', 'send', 'bob,nobody', 'hi'], 2, ['nobody'], as('alice'));
