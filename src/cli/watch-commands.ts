@@ -109,6 +109,8 @@ export function registerWatchCommand(program: Command, act: Act): void {
           },
         });
         process.stderr.write(`orc: watching ${orc.branch}${orc.remote ? ` and ${orc.remote.remote}` : ''}; Ctrl-C stops\n`);
+        // A filter naming no workstream now is most likely a typo: said, though its events may still come (it may be created).
+        if (opts.workstream && !(await orc.getWorkstream(opts.workstream))) note(`no workstream "${opts.workstream}" yet (see \`orc ws list\`); showing its events if it is created`);
         try {
           while (!stop.signal.aborted) await waker.wait(null, stop.signal);
         } finally {

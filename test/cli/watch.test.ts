@@ -62,6 +62,24 @@ describe('orc watch', () => {
   }, 60_000);
 });
 
+describe('orc watch --workstream of no workstream', () => {
+  it('says so on stderr (a typo would otherwise wait in silence), and still shows its events once it is created', async () => {
+    const repo = tmpRepo();
+    ok(repo, ['ws', 'create', 'w']);
+    const w = start(repo, ['watch', '--workstream', 'later']);
+    await w.saw(/no workstream "later" yet/);
+    ok(repo, ['ws', 'create', 'later']);
+    ok(repo, ['t', 'add', 'later', 'it came']);
+    await w.saw(/title=it came/, 'stdout');
+    w.child.kill('SIGINT');
+    expect((await w.done).code).toBe(0);
+    const known = start(repo, ['watch', '--workstream', 'w']);
+    await known.saw(/watching/);
+    known.child.kill('SIGINT');
+    expect((await known.done).stderr).not.toMatch(/no workstream/);
+  }, 60_000);
+});
+
 describe('across hosts, through the remote', () => {
   it('shows the events another host pushed, and says when the remote is unreachable and when it is back', async () => {
     const { bare } = bareRemote();
