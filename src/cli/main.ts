@@ -543,7 +543,15 @@ function oneLineErrors(cmd: Command): void {
   const where = names.join(' ');
   cmd.configureOutput({
     // Commander puts its suggestion on a line of its own ("\n(Did you mean status?)"): folded into the one line.
-    outputError: (str, write) => write(`orc: ${termSafe(str.replace(/^error:\s*/, '').trim().replace(/\s*\n\(Did you mean (.*?)\?\)/, '; did you mean $1?'))} (see \`${where} --help\`)\n`),
+    outputError: (str, write) => {
+      let msg = str.replace(/^error:\s*/, '').trim().replace(/\s*\n\(Did you mean (.*?)\?\)/, '; did you mean $1?');
+      // `orc t show W ID --json title`: the field list of list commands, given where --json takes none.
+      const j = process.argv.indexOf('--json');
+      if (/^too many arguments/.test(msg) && j > 0 && process.argv[j + 1] && !process.argv[j + 1]!.startsWith('-') && !LIST_COMMANDS.has(names.slice(1).join(' '))) {
+        msg = `${msg.replace(/\.$/, '')}; --json takes a field list only on list commands (${[...LIST_COMMANDS].join(', ')}), here it takes none`;
+      }
+      write(`orc: ${termSafe(msg)} (see \`${where} --help\`)\n`);
+    },
   });
   for (const sub of cmd.commands) oneLineErrors(sub);
 }

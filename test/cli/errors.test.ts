@@ -111,6 +111,8 @@ describe('refusals leave no trace', () => {
     ['misspelt command', ['stauts'], 2, ['stauts', 'did you mean status?']],
     ['misspelt subcommand', ['t', 'lst'], 2, ['lst', 'did you mean list?']],
     ['misspelt option', ['status', '--jsn'], 2, ['--jsn', 'did you mean --json?']],
+    // A field list where --json takes none says so, instead of only "too many arguments".
+    ['--json FIELDS on a command that is not a list', ['t', 'show', 'w', 'x', '--json', 'title'], 2, ['too many arguments', '--json takes a field list only on list commands']],
     ['unknown subcommand', ['t', 'frobnicate'], 2, ['frobnicate']],
     ['unknown option', ['t', 'list', 'w', '--bogus'], 2, ['--bogus']],
     ['invalid --status', ['t', 'list', 'w', '--status', 'weird'], 2, ['weird']],
