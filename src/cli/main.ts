@@ -408,6 +408,8 @@ export function buildProgram(argv?: string[]): Command {
         act(async (orc, g, opts: { last: string; agent?: string; action?: string; since?: string; workstream?: string }, cmd?: Command) => {
           // --agent here filters; the global --agent names the actor, so read this command's own value.
           const own = (cmd?.opts() ?? opts) as typeof opts;
+          // Named as the flag it is here (the library and REST say `since`).
+          if (own.since !== undefined && !Number.isFinite(Date.parse(own.since))) throw invalid(`--since ${JSON.stringify(own.since)} is not a time; use an ISO time like 2026-01-31T12:00:00Z`);
           const list = await orc.getEvents({ last: checkInt('--last', own.last, 1, 1_000_000), agent: own.agent, action: own.action, since: own.since, workstream: own.workstream });
           const o = await out();
           if (g.json) o.printJson(list);
