@@ -57,12 +57,17 @@ export async function buildPrime(orc: Orc, id: Identity): Promise<PrimeData> {
   let readyTotal = 0;
   let events: OrcEvent[] = [];
   const messages: PrimeData['messages'] = { unread: 0, latest: [] };
+  /** The one active workstream, when there is just one: the loop's commands name it instead of WS. */
+  let onlyWs: string | null = null;
   if (initialized) {
     const all = await orc.readyTasks();
     readyTotal = all.length;
     ready = all.slice(0, MAX_READY).map((t) => ({ workstream: t.workstream, id: t.id, title: cut(t.title), priority: t.priority }));
+    const workstreams = await orc.listWorkstreams();
+    const active = workstreams.filter((w) => w.status === 'active');
+    if (active.length === 1) onlyWs = active[0]!.name;
     if (me) {
-      for (const w of await orc.listWorkstreams()) {
+      for (const w of workstreams) {
         if (!w.task_counts.in_progress) continue;
         for (const t of await orc.listTasks(w.name, { status: 'in_progress' })) {
           if (t.assigned_to === me) claims.push({ workstream: t.workstream, id: t.id, title: cut(t.title), priority: t.priority, lease_expires_at: t.lease_expires_at ?? null });
@@ -79,12 +84,15 @@ export async function buildPrime(orc: Orc, id: Identity): Promise<PrimeData> {
   }
   const name = me ? shq(me) : 'NAME';
   const claim = claims[0];
-  const ws = claim?.workstream ?? ready[0]?.workstream ?? 'WS';
+  const ws = claim?.workstream ?? ready[0]?.workstream ?? onlyWs ?? 'WS';
   const task = claim?.id ?? 'ID';
   const commands = [
     ...(me ? [] : [{ what: 'name yourself (this worktree only)', run: 'orc agent use NAME' }]),
     ...(initialized ? [] : [{ what: 'start: create a workstream and add work', run: 'orc ws create WS && orc t add WS "TITLE"' }]),
-    { what: 'claim the best ready task', run: `orc t next ${shq(ws)} ${name}` },
+    // Nothing ready now: the waiting form, so an agent blocks until work comes instead of polling.
+    ready.length
+      ? { what: 'claim the best ready task', run: `orc t next ${shq(ws)} ${name}` }
+      : { what: 'nothing is ready: wait until a task is claimable (no polling), then claim it', run: `orc t next ${shq(ws)} ${name} --wait --timeout 10m` },
     { what: 'stay alive (extends your leases)', run: `orc a heartbeat ${name}` },
     { what: 'lock a shared resource (prints a fencing token); release it after', run: `orc lock acquire RESOURCE ${name}` },
     { what: 'share what you learned', run: 'orc kb write TOPIC -' },

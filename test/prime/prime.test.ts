@@ -60,6 +60,16 @@ describe('orc prime', () => {
     expect(text).toContain(`orc t complete api ${mine.id} 'RESULT'`);
     expect(tokens(text)).toBeLessThanOrEqual(1500);
     expect(tokens(orc(repo, ['prime', '--json'], { env: { ORC_AGENT: me } }).stdout)).toBeLessThanOrEqual(2500);
+    expect(text).not.toContain('--wait');
+  });
+
+  it('with nothing ready, the loop says to wait for work (t next --wait) instead of polling', () => {
+    const repo = tmpRepo();
+    orc(repo, ['ws', 'create', 'api']);
+    const t = orcJson<{ id: string }>(repo, ['t', 'add', 'api', 'only one']);
+    orc(repo, ['t', 'claim', 'api', t.id, 'someone-else']);
+    const text = orc(repo, ['prime'], { env: { ORC_AGENT: 'me' } }).stdout;
+    expect(text).toContain('nothing is ready: wait until a task is claimable (no polling), then claim it: `orc t next api me --wait --timeout 10m`');
   });
 });
 
