@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 /**
  * The agents' front door: `orc mcp`, `orc prime`, `orc setup`, `orc agent use`.
  * Each loads its module on use: the MCP SDK only for `orc mcp`.
@@ -59,6 +61,8 @@ export function registerSetupCommand(program: Command, act: Act): void {
         if (g.json) return output.printJson(changes);
         for (const c of changes) output.print(c.diff ?? `${c.action} ${c.path}`);
         if (!opts.remove && !opts.dryRun && !orc.agent) output.print('next: name this worktree\'s agent with `orc agent use NAME`, then `orc prime`');
+        // The client starts `orc mcp` and runs `orc prime` by name: said when that name finds nothing here.
+        if (!opts.remove && !onPath('orc')) process.stderr.write("orc: note: no `orc` on PATH here, and the client runs `orc mcp` and `orc prime` by that name; install it (npm install -g in orc's checkout) or put absolute paths in the entries\n");
       }),
     );
 }
@@ -73,4 +77,18 @@ export function registerAgentUse(a: Command, act: Act): void {
         else output.print(`this worktree's agent is now ${r.agent}${r.enabled_worktree_config ? ' (turned on extensions.worktreeConfig)' : ''}`);
       }),
     );
+}
+
+/** Whether an executable of that name is on PATH. */
+function onPath(name: string): boolean {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    try {
+      fs.accessSync(path.join(dir, name), fs.constants.X_OK);
+      return true;
+    } catch {
+      /* not here */
+    }
+  }
+  return false;
 }

@@ -123,6 +123,10 @@ function mcpJson(file: string, key = 'mcpServers'): Managed {
       const o = parseJson(file, before);
       const servers = obj(o[key]) ?? {};
       if (same(servers.orc, MCP_ENTRY) && before !== null) return before;
+      // An "orc" server of the user's own (absolute paths, an env with ORC_AGENT) is theirs: never overwritten.
+      if (servers.orc !== undefined) {
+        throw invalid(`${file} already registers an MCP server "orc" of its own (${JSON.stringify(servers.orc).slice(0, 200)}); setup leaves it: keep it, or remove that entry and run orc setup again`, { file });
+      }
       return dump({ ...o, [key]: { ...servers, orc: MCP_ENTRY } });
     },
     strip(text) {
@@ -172,6 +176,31 @@ function sessionHook(file: string): Managed {
 
 const TOML_BODY = `[mcp_servers.orc]\ncommand = "orc"\nargs = ["mcp"]`;
 
+/**
+ * Codex's config.toml gets orc's table as a marked block. TOML refuses a
+ * table declared twice, and an invalid config.toml stops Codex from starting:
+ * a `[mcp_servers.orc]` of the user's own (what `codex mcp add orc` writes), or
+ * `mcp_servers` written as an inline table or with dotted keys, is refused, so
+ * setup never writes a file Codex cannot read.
+ */
+function codexToml(file: string): Managed {
+  const block = textBlock(file, TOML_BEGIN, TOML_END, TOML_BODY);
+  const re = blockRe(TOML_BEGIN, TOML_END);
+  return {
+    ...block,
+    add(before) {
+      const outside = before === null ? '' : before.replace(re, '');
+      if (/^[ \t]*\[[ \t]*mcp_servers[ \t]*\.[ \t]*(?:orc|"orc"|'orc')[ \t]*\]/m.test(outside) || /^[ \t]*mcp_servers[ \t]*\.[ \t]*(?:orc|"orc"|'orc')[ \t]*[.=]/m.test(outside)) {
+        throw invalid(`${file} already has an MCP server "orc" of its own ([mcp_servers.orc]); setup leaves it: keep it, or remove it (codex mcp remove orc) and run orc setup again`, { file });
+      }
+      if (/^[ \t]*mcp_servers[ \t]*=/m.test(outside)) {
+        throw invalid(`${file} writes mcp_servers as an inline table, which a [mcp_servers.orc] table would redeclare; write it as [mcp_servers.NAME] tables and run orc setup again`, { file });
+      }
+      return block.add(before);
+    },
+  };
+}
+
 function filesOf(target: Target, opts: SetupOptions): Managed[] {
   const env = opts.env ?? process.env;
   const md = (f: string) => textBlock(f, MD_BEGIN, MD_END, INSTRUCTIONS);
@@ -181,7 +210,7 @@ function filesOf(target: Target, opts: SetupOptions): Managed[] {
       case 'claude':
         return [md(at('CLAUDE.md')), mcpJson(at('.mcp.json')), sessionHook(at('.claude', 'settings.json'))];
       case 'codex':
-        return [md(at('AGENTS.md')), textBlock(at('.codex', 'config.toml'), TOML_BEGIN, TOML_END, TOML_BODY), sessionHook(at('.codex', 'hooks.json'))];
+        return [md(at('AGENTS.md')), codexToml(at('.codex', 'config.toml')), sessionHook(at('.codex', 'hooks.json'))];
       case 'cursor':
         return [md(at('AGENTS.md')), mcpJson(at('.cursor', 'mcp.json'))];
       case 'agents-md':
@@ -194,7 +223,7 @@ function filesOf(target: Target, opts: SetupOptions): Managed[] {
       return [md(path.join(home, '.claude', 'CLAUDE.md')), mcpJson(path.join(home, '.claude.json')), sessionHook(path.join(home, '.claude', 'settings.json'))];
     case 'codex': {
       const codex = env.CODEX_HOME || path.join(home, '.codex');
-      return [md(path.join(codex, 'AGENTS.md')), textBlock(path.join(codex, 'config.toml'), TOML_BEGIN, TOML_END, TOML_BODY), sessionHook(path.join(codex, 'hooks.json'))];
+      return [md(path.join(codex, 'AGENTS.md')), codexToml(path.join(codex, 'config.toml')), sessionHook(path.join(codex, 'hooks.json'))];
     }
     case 'cursor':
       return [mcpJson(path.join(home, '.cursor', 'mcp.json'))];
@@ -236,7 +265,9 @@ function writeManifest(file: string, m: Manifest): void {
     return;
   }
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, dump(m));
+  // It holds copies of the user's files (~/.claude.json among them): readable by its owner only.
+  fs.writeFileSync(file, dump(m), { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
 }
 
 const readText = (f: string): string | null => {
@@ -254,7 +285,15 @@ function writeFile(file: string, text: string): string[] {
   for (let d = path.dirname(file); !fs.existsSync(d); d = path.dirname(d)) made.unshift(d);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.orc-${process.pid}.tmp`;
-  fs.writeFileSync(tmp, text);
+  // The file keeps its mode (~/.claude.json is 0600: it can hold keys); a new file gets the umask's.
+  let mode: number | undefined;
+  try {
+    mode = fs.statSync(file).mode & 0o777;
+  } catch {
+    mode = undefined;
+  }
+  fs.writeFileSync(tmp, text, mode === undefined ? undefined : { mode });
+  if (mode !== undefined) fs.chmodSync(tmp, mode);
   fs.renameSync(tmp, file);
   return made;
 }
@@ -292,6 +331,9 @@ export function setup(target: string, opts: SetupOptions): FileChange[] {
   const manifest = readManifest(mfile);
   const changes: FileChange[] = [];
   const madeDirs: string[] = [];
+  // Every file is read and decided before any is written: a refusal (a broken file, a user's own
+  // "orc" entry) leaves all of them as they were, and the manifest with them.
+  if (!opts.remove) for (const f of files) f.add(readText(f.file));
   for (const f of files) {
     const before = readText(f.file);
     const kept = manifest.files[f.file];

@@ -4,6 +4,7 @@
  * user's bytes exactly, --dry-run writing nothing, and nothing written
  * outside the repo (HOME is a scratch folder that must stay empty).
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -132,6 +133,60 @@ describe('orc setup', () => {
     run(repo, env, ['setup', 'codex', '--remove']);
     expect(fs.readFileSync(path.join(repo, '.codex', 'config.toml'), 'utf8')).toBe(toml);
     expect(fs.readdirSync(path.join(repo, '.codex'))).toEqual(['config.toml']);
+  });
+
+  it("never writes a config.toml Codex cannot read: the user's own [mcp_servers.orc] or an inline mcp_servers is refused, and nothing is written", () => {
+    for (const toml of ['[mcp_servers.orc]\ncommand = "/opt/node"\nargs = ["/opt/orc/bin.cjs", "mcp"]\n', 'mcp_servers = { other = { command = "x" } }\n', 'mcp_servers.orc.command = "orc"\n']) {
+      const { repo, env } = scratch();
+      fs.mkdirSync(path.join(repo, '.codex'));
+      fs.writeFileSync(path.join(repo, '.codex', 'config.toml'), toml);
+      const before = snapshot(repo);
+      const r = orc(repo, ['setup', 'codex'], { env });
+      expect(r.code, toml).toBe(2);
+      expect(r.stderr, toml).toMatch(/^orc: .*config\.toml (already has an MCP server "orc" of its own|writes mcp_servers as an inline table)/);
+      // Decided before anything was written: no AGENTS.md, no hooks.json, no manifest.
+      expect(snapshot(repo), toml).toEqual(before);
+      expect(fs.existsSync(path.join(repo, '.git', 'orc-setup.json'))).toBe(false);
+    }
+  });
+
+  it('leaves an "orc" MCP entry of the user\'s own (absolute paths, its env) and writes nothing', () => {
+    const { repo, env } = scratch();
+    const mine = { mcpServers: { orc: { command: '/usr/local/bin/node', args: ['/opt/orc/dist/cli/bin.cjs', 'mcp'], env: { ORC_AGENT: 'alice' } } } };
+    fs.writeFileSync(path.join(repo, '.mcp.json'), JSON.stringify(mine));
+    const before = snapshot(repo);
+    const r = orc(repo, ['setup', 'claude'], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/\.mcp\.json already registers an MCP server "orc" of its own/);
+    expect(snapshot(repo)).toEqual(before);
+  });
+
+  it("--global keeps ~/.claude.json's mode (0600: it can hold keys), and its copy in the manifest is the owner's only", () => {
+    const { repo, home, env } = scratch();
+    const file = path.join(home, '.claude.json');
+    fs.writeFileSync(file, JSON.stringify({ oauthAccount: { token: 'secret' } }), { mode: 0o600 });
+    fs.chmodSync(file, 0o600);
+    run(repo, env, ['setup', 'claude', '--global']);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    const manifest = path.join(home, '.config', 'orc', 'setup-global.json');
+    expect(fs.statSync(manifest).mode & 0o777).toBe(0o600);
+    run(repo, env, ['setup', 'claude', '--global', '--remove']);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual({ oauthAccount: { token: 'secret' } });
+  });
+
+  it('says when no `orc` is on PATH (the client starts it by that name), and not when there is one', () => {
+    const bin = tmpDir('orc-path-');
+    fs.symlinkSync(execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim(), path.join(bin, 'git'));
+    const { repo, env } = scratch();
+    const without = orc(repo, ['setup', 'cursor'], { env: { ...env, PATH: bin } });
+    expect(without.code, without.stderr).toBe(0);
+    expect(without.stderr).toMatch(/^orc: note: no `orc` on PATH here/m);
+    fs.writeFileSync(path.join(bin, 'orc'), '#!/bin/sh\n', { mode: 0o755 });
+    const other = scratch();
+    const withIt = orc(other.repo, ['setup', 'cursor'], { env: { ...other.env, PATH: bin } });
+    expect(withIt.code, withIt.stderr).toBe(0);
+    expect(withIt.stderr).not.toMatch(/no `orc` on PATH/);
   });
 
   it('AGENTS.md shared by codex and cursor stays until the last of them is removed', () => {
