@@ -343,7 +343,9 @@ export function setup(target: string, opts: SetupOptions): FileChange[] {
     if (opts.remove && others.length) after = before;
     else if (!opts.remove) after = f.add(before);
     else if (before === null) after = null;
-    else if (kept && kept.original !== undefined && f.add(kept.original) === before) after = kept.original;
+    // A file setup has no record of writing (an "orc" entry the user made, a refused setup) is not touched.
+    else if (!kept) after = before;
+    else if (kept.original !== undefined && f.add(kept.original) === before) after = kept.original;
     else after = f.strip(before);
     const rel = opts.global ? f.file : path.relative(opts.root, f.file);
     if (after === before) {

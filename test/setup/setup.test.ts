@@ -159,6 +159,9 @@ describe('orc setup', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/\.mcp\.json already registers an MCP server "orc" of its own/);
     expect(snapshot(repo)).toEqual(before);
+    // --remove takes out only what setup wrote: the user's own entry stays.
+    expect(orc(repo, ['setup', 'claude', '--remove'], { env }).code).toBe(0);
+    expect(snapshot(repo)).toEqual(before);
   });
 
   it("--global keeps ~/.claude.json's mode (0600: it can hold keys), and its copy in the manifest is the owner's only", () => {
