@@ -5,6 +5,7 @@ import * as path from 'node:path';
  * Each loads its module on use: the MCP SDK only for `orc mcp`.
  */
 import type { Command } from 'commander';
+import { OrcError } from '../errors.js';
 import type { Orc } from '../ops/orc.js';
 import * as output from './output.js';
 
@@ -35,14 +36,21 @@ export function registerPrimeCommand(program: Command, act: Act): void {
   program
     .command('prime')
     .description('what an agent needs at session start: who it is, its claims and locks, ready tasks, its loop')
-    .action(
-      act(async (orc, g) => {
-        const { buildPrime, primeText } = await import('../prime/prime.js');
-        const p = await buildPrime(orc, await identity(orc, g));
-        if (g.json) output.printJson(p);
-        else output.print(primeText(p));
-      }),
-    );
+    .option('--if-repo', 'outside a git repository print nothing and exit 0 (the session hook of a user-level setup, which runs in every session)')
+    .action(async (...args: unknown[]) => {
+      const opts = args[args.length - 2] as { ifRepo?: boolean };
+      try {
+        await act(async (orc, g) => {
+          const { buildPrime, primeText } = await import('../prime/prime.js');
+          const p = await buildPrime(orc, await identity(orc, g));
+          if (g.json) output.printJson(p);
+          else output.print(primeText(p));
+        })(...args);
+      } catch (e) {
+        if (opts.ifRepo && e instanceof OrcError && e.code === 'ENV' && e.data.not_a_repo === true) return;
+        throw e;
+      }
+    });
 }
 
 export function registerSetupCommand(program: Command, act: Act): void {

@@ -141,14 +141,17 @@ function mcpJson(file: string, key = 'mcpServers'): Managed {
   };
 }
 
-const PRIME_HOOK = { type: 'command', command: 'orc prime' };
-const isPrimeGroup = (g: unknown) => Array.isArray(obj(g)?.hooks) && (obj(g)!.hooks as unknown[]).some((h) => obj(h)?.command === PRIME_HOOK.command);
+const PRIME = 'orc prime';
+/** The user-level hook runs in every session, in a repo or not: outside one it prints nothing and exits 0. */
+const PRIME_IF_REPO = 'orc prime --if-repo';
+const isPrimeGroup = (g: unknown) => Array.isArray(obj(g)?.hooks) && (obj(g)!.hooks as unknown[]).some((h) => obj(h)?.command === PRIME || obj(h)?.command === PRIME_IF_REPO);
 
 /**
  * A hooks file in Claude Code's shape (.claude/settings.json; Codex's .codex/hooks.json takes the same):
  * hooks.SessionStart gets a group running `orc prime`, whose output joins the session's context.
  */
-function sessionHook(file: string): Managed {
+function sessionHook(file: string, command = PRIME): Managed {
+  const PRIME_HOOK = { type: 'command', command };
   return {
     file,
     add(before) {
@@ -220,10 +223,10 @@ function filesOf(target: Target, opts: SetupOptions): Managed[] {
   const home = env.HOME || os.homedir();
   switch (target) {
     case 'claude':
-      return [md(path.join(home, '.claude', 'CLAUDE.md')), mcpJson(path.join(home, '.claude.json')), sessionHook(path.join(home, '.claude', 'settings.json'))];
+      return [md(path.join(home, '.claude', 'CLAUDE.md')), mcpJson(path.join(home, '.claude.json')), sessionHook(path.join(home, '.claude', 'settings.json'), PRIME_IF_REPO)];
     case 'codex': {
       const codex = env.CODEX_HOME || path.join(home, '.codex');
-      return [md(path.join(codex, 'AGENTS.md')), codexToml(path.join(codex, 'config.toml')), sessionHook(path.join(codex, 'hooks.json'))];
+      return [md(path.join(codex, 'AGENTS.md')), codexToml(path.join(codex, 'config.toml')), sessionHook(path.join(codex, 'hooks.json'), PRIME_IF_REPO)];
     }
     case 'cursor':
       return [mcpJson(path.join(home, '.cursor', 'mcp.json'))];

@@ -87,6 +87,6 @@ function notARepo(where: string): OrcError {
   return new OrcError(
     'ENV',
     `not a git repository (or any parent): ${where}; run orc inside a git repo, run \`git init\`, or pass --repo PATH / set ORC_REPO`,
-    { path: where },
+    { path: where, not_a_repo: true },
   );
 }

@@ -63,6 +63,17 @@ describe('orc prime', () => {
     expect(text).not.toContain('--wait');
   });
 
+  it('--if-repo: outside any git repository prints nothing and exits 0 (a user-level hook runs in every session); inside one, the usual text', () => {
+    const outside = tmpDir('orc-norepo-');
+    const quiet = orc(outside, ['prime', '--if-repo']);
+    expect(quiet).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    expect(orc(outside, ['prime']).code).toBe(3);
+    const repo = tmpRepo();
+    const inside = orc(repo, ['prime', '--if-repo'], { env: { ORC_AGENT: 'me' } });
+    expect(inside.code).toBe(0);
+    expect(inside.stdout).toContain('You are **me**');
+  });
+
   it('with nothing ready, the loop says to wait for work (t next --wait) instead of polling', () => {
     const repo = tmpRepo();
     orc(repo, ['ws', 'create', 'api']);

@@ -223,6 +223,12 @@ describe('orc setup', () => {
     expect(snapshot(repo)).toEqual(before);
     expect(JSON.parse(fs.readFileSync(path.join(home, '.claude.json'), 'utf8')).mcpServers.orc).toEqual({ command: 'orc', args: ['mcp'] });
     expect(fs.existsSync(path.join(home, '.claude', 'settings.json'))).toBe(true);
+    // The user-level hook runs in every session: outside a repo it must stay quiet (exit 0), not fail.
+    expect(JSON.parse(fs.readFileSync(path.join(home, '.claude', 'settings.json'), 'utf8')).hooks.SessionStart[0].hooks[0].command).toBe('orc prime --if-repo');
+    // The project's own hook is the plain one.
+    run(repo, env, ['setup', 'claude']);
+    expect(JSON.parse(fs.readFileSync(path.join(repo, '.claude', 'settings.json'), 'utf8')).hooks.SessionStart[0].hooks[0].command).toBe('orc prime');
+    run(repo, env, ['setup', 'claude', '--remove']);
     run(repo, env, ['setup', 'claude', '--global', '--remove']);
     expect(fs.existsSync(path.join(home, '.claude.json'))).toBe(false);
     expect(fs.existsSync(path.join(home, '.claude'))).toBe(false);
